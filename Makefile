@@ -1,0 +1,39 @@
+# rdonboard — see README.md.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin
+PKGS  := ./...
+
+.PHONY: all build test test-short lint bench demo fuzz clean
+
+all: build
+
+## build: the three binaries into ./bin
+build:
+	$(GO) build -o $(BIN)/ ./cmd/worker ./cmd/enqueue ./cmd/sandbox
+
+## test: every test against a real redis-server (started by the tests), with -race
+test: lint
+	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+
+## lint: gofmt check and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+## bench: the benchmarks of docs/benchmarks.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+
+## fuzz: a longer run of each fuzz target (FUZZTIME per target)
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./internal/roster
+
+## demo: the whole job end to end on embedded Redis and the sandbox cloud
+demo:
+	$(GO) run ./cmd/demo
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,101 @@
+// Command worker runs rdonboard's task servers, scheduler and HTTP server;
+// `worker status` prints member states.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/rdonboard/rdonboard/internal/cloud"
+	"github.com/rdonboard/rdonboard/internal/config"
+	"github.com/rdonboard/rdonboard/internal/logging"
+	"github.com/rdonboard/rdonboard/internal/redisconn"
+	"github.com/rdonboard/rdonboard/internal/worker"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+// app is what the subcommands share.
+type app struct {
+	cfg config.Config
+	log *zap.Logger
+	rdb redis.UniversalClient
+}
+
+func newRoot() *cobra.Command {
+	a := &app{}
+	run := func(cmd *cobra.Command, _ []string) error { return a.run(cmd.Context()) }
+	root := &cobra.Command{
+		Use:           "worker",
+		Short:         "Run the rdonboard task servers, scheduler and HTTP server",
+		Args:          cobra.NoArgs,
+		RunE:          run,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	a.cfg.Register(root.PersistentFlags(), config.Worker)
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.init(cmd) }
+	root.AddCommand(
+		&cobra.Command{Use: "run", Short: "Run the worker (the default)", Args: cobra.NoArgs, RunE: run},
+		a.statusCmd(),
+	)
+	return root
+}
+
+func (a *app) init(cmd *cobra.Command) error {
+	if err := a.cfg.Resolve(cmd.Root().PersistentFlags(), config.Worker); err != nil {
+		return err
+	}
+	log, err := logging.New(a.cfg.LogFormat, a.cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	a.log = log
+	return nil
+}
+
+// connect opens Redis and checks that it answers.
+func (a *app) connect(ctx context.Context, poolSize int) error {
+	opt, err := redisconn.Parse(a.cfg.RedisURL, redisconn.Options{CAFile: a.cfg.RedisCAFile, PoolSize: poolSize})
+	if err != nil {
+		return err
+	}
+	a.rdb = redisconn.Open(opt)
+	return redisconn.Ping(ctx, a.rdb, a.cfg.RedisURL, 5*time.Second)
+}
+
+func (a *app) run(ctx context.Context) error {
+	if err := a.cfg.Validate(config.Worker); err != nil {
+		return err
+	}
+	defer a.log.Sync() //nolint:errcheck // stderr
+	if err := a.connect(ctx, 4*a.cfg.Concurrency+20); err != nil {
+		return err
+	}
+	defer a.rdb.Close()
+	sdk, err := cloud.New(cloud.Config{
+		Endpoint: a.cfg.CloudEndpoint, Region: a.cfg.Region, RoleARN: os.Getenv("ALIBABA_CLOUD_ROLE_ARN"),
+		ReadTimeout: a.cfg.CloudTimeout, Pool: a.cfg.Concurrency, Logger: a.log.Named("cloud"),
+	})
+	if err != nil {
+		return err
+	}
+	defer sdk.Close()
+	return worker.Assemble(worker.Deps{Config: a.cfg, Redis: a.rdb, Cloud: sdk, Logger: a.log}).Run(ctx)
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/spf13/cobra"
+
+	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/pause"
+	"github.com/rdonboard/rdonboard/internal/status"
+	"github.com/rdonboard/rdonboard/tasks"
+)
+
+type statusFlags struct {
+	batch, state, format string
+	reveal               bool
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	var f statusFlags
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Print member states: counts per batch and state (table), or every member (json, csv)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.status(cmd.Context(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.batch, "batch", "", "only this batch")
+	fl.StringVar(&f.state, "state", "", "only members in this state (json, csv)")
+	fl.StringVar(&f.format, "format", "table", "table, json or csv")
+	fl.BoolVar(&f.reveal, "reveal-phones", false, "print full phone numbers (default: masked)")
+	return cmd
+}
+
+func (a *app) status(ctx context.Context, f statusFlags) error {
+	format, err := status.ParseFormat(f.format)
+	if err != nil {
+		return err
+	}
+	filter := member.Filter{Batch: f.batch}
+	if f.state != "" {
+		if filter.State, err = member.ParseState(f.state); err != nil {
+			return err
+		}
+	}
+	if err := a.connect(ctx, 10); err != nil {
+		return err
+	}
+	defer a.rdb.Close()
+	store := member.New(a.rdb, member.Options{})
+	if format == status.Table {
+		src := status.Source{Store: store, Insp: asynq.NewInspectorFromRedisClient(a.rdb),
+			Pause: pause.New(a.rdb, store.Prefix(), tasks.CloudQueues)}
+		snap, err := src.Snapshot(ctx, f.batch)
+		if err != nil {
+			return err
+		}
+		return status.WriteTable(os.Stdout, snap)
+	}
+	return listMembers(ctx, store, filter, format, f.reveal)
+}
+
+func listMembers(ctx context.Context, store *member.Store, filter member.Filter, format status.Format, reveal bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	mw, err := status.NewMemberWriter(os.Stdout, format)
+	if err != nil {
+		return err
+	}
+	err = store.Scan(ctx, filter, func(ms []member.Member) error {
+		for _, m := range ms {
+			if err := mw.Write(m.View(reveal)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return mw.Close()
+}

@@ -1,0 +1,204 @@
+// Package config owns the settings of both binaries: each is an
+// environment variable (SPEC.md, "Configuration") and a flag of the same
+// meaning; a flag given on the command line wins over the variable, which
+// wins over the default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/spf13/pflag"
+)
+
+// Config is every setting of the worker and the producer.
+type Config struct {
+	// RedisURL is REDIS_URL (redis://, rediss://, redis-sentinel://).
+	RedisURL string
+	// RedisCAFile is a PEM bundle to trust for rediss://.
+	RedisCAFile string
+	// CloudEndpoint is the full URL of the Resource Manager API.
+	CloudEndpoint string
+	// Region is the region ID sent with each call.
+	Region string
+	// SendQPS, BindQPS and GetQPS are call rates across all workers.
+	SendQPS, BindQPS, GetQPS float64
+	// Concurrency is the number of task handlers per worker process.
+	Concurrency int
+	// HTTPAddr is the listen address of the worker's HTTP server.
+	HTTPAddr string
+	// CallbackToken is the bearer token of the HTTP API; empty disables it.
+	CallbackToken string
+	// MaxSends is the number of codes sent to one member before it expires.
+	MaxSends int
+	// MaxCodeAttempts is the number of codes accepted for one sent code.
+	MaxCodeAttempts int
+	// ReconcileCron is the schedule of reconciliation runs.
+	ReconcileCron string
+	// LogFormat is json or console; empty picks console on a terminal.
+	LogFormat string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// CloudTimeout bounds one cloud call.
+	CloudTimeout time.Duration
+	// PollInterval is how often an idle worker looks for new tasks.
+	PollInterval time.Duration
+}
+
+// setting is one variable and its flag.
+type setting struct {
+	env, flag, usage string
+	kind             kind
+}
+
+// kind registers a flag for a field and parses the variable into it.
+type kind struct {
+	register func(fs *pflag.FlagSet, c *Config, flag, usage string)
+	parse    func(fs *pflag.FlagSet, flag, raw string) error
+}
+
+var settings = []setting{
+	{"REDIS_URL", "redis-url", "Redis URL: redis://, rediss:// (TLS) or redis-sentinel://", str(func(c *Config) *string { return &c.RedisURL }, "redis://127.0.0.1:6379/0")},
+	{"ONBOARD_REDIS_CA_FILE", "redis-ca-file", "PEM file of CAs to trust for rediss:// (default: the system's)", str(func(c *Config) *string { return &c.RedisCAFile }, "")},
+	{"ONBOARD_CLOUD_ENDPOINT", "cloud-endpoint", "full URL of the Resource Manager API; http://127.0.0.1:PORT for a sandbox", str(func(c *Config) *string { return &c.CloudEndpoint }, "https://resourcemanager.aliyuncs.com")},
+	{"ONBOARD_REGION", "region", "region ID sent with each call", str(func(c *Config) *string { return &c.Region }, "cn-hangzhou")},
+	{"ONBOARD_SEND_QPS", "send-qps", "SendVerificationCode calls per second, across all workers", float(func(c *Config) *float64 { return &c.SendQPS }, 5)},
+	{"ONBOARD_BIND_QPS", "bind-qps", "BindSecureMobilePhone calls per second, across all workers", float(func(c *Config) *float64 { return &c.BindQPS }, 10)},
+	{"ONBOARD_GET_QPS", "get-qps", "GetAccount calls per second, across all workers", float(func(c *Config) *float64 { return &c.GetQPS }, 20)},
+	{"ONBOARD_CONCURRENCY", "concurrency", "task handlers per worker process", integer(func(c *Config) *int { return &c.Concurrency }, 20)},
+	{"ONBOARD_HTTP_ADDR", "http-addr", "listen address of the worker's HTTP server (empty: none)", str(func(c *Config) *string { return &c.HTTPAddr }, "127.0.0.1:8080")},
+	{"ONBOARD_CALLBACK_TOKEN", "callback-token", "bearer token of the HTTP API; prefer the variable, a flag shows in ps (without it /v1/ answers 503)", str(func(c *Config) *string { return &c.CallbackToken }, "")},
+	{"ONBOARD_MAX_SENDS", "max-sends", "codes sent to one member before it is expired", integer(func(c *Config) *int { return &c.MaxSends }, 3)},
+	{"ONBOARD_MAX_CODE_ATTEMPTS", "max-code-attempts", "wrong codes accepted for one sent code", integer(func(c *Config) *int { return &c.MaxCodeAttempts }, 5)},
+	{"ONBOARD_RECONCILE_CRON", "reconcile-cron", "schedule of reconciliation runs (cron, or @every 1m)", str(func(c *Config) *string { return &c.ReconcileCron }, "*/10 * * * *")},
+	{"ONBOARD_LOG_FORMAT", "log-format", "log encoder: json or console (default json, console on a terminal)", str(func(c *Config) *string { return &c.LogFormat }, "")},
+	{"ONBOARD_LOG_LEVEL", "log-level", "log level: debug, info, warn, error", str(func(c *Config) *string { return &c.LogLevel }, "info")},
+	{"ONBOARD_CLOUD_TIMEOUT", "cloud-timeout", "time limit of one cloud call", duration(func(c *Config) *time.Duration { return &c.CloudTimeout }, 15*time.Second)},
+	{"ONBOARD_POLL_INTERVAL", "poll-interval", "how often an idle worker looks for new tasks", duration(func(c *Config) *time.Duration { return &c.PollInterval }, 10*time.Millisecond)},
+}
+
+// Group names a set of settings a command uses.
+type Group int
+
+// The groups of settings.
+const (
+	// Producer: what `enqueue` needs: the connection, logs and the intake's
+	// attempt limit.
+	Producer Group = iota
+	// Worker: everything.
+	Worker
+)
+
+var producer = map[string]bool{"REDIS_URL": true, "ONBOARD_REDIS_CA_FILE": true, "ONBOARD_LOG_FORMAT": true,
+	"ONBOARD_LOG_LEVEL": true, "ONBOARD_MAX_CODE_ATTEMPTS": true}
+
+// Register adds the flags of group g to fs with their built-in defaults.
+// Call Resolve after parsing to apply the environment.
+func (c *Config) Register(fs *pflag.FlagSet, g Group) {
+	for _, st := range settingsOf(g) {
+		st.kind.register(fs, c, st.flag, st.usage+" ($"+st.env+")")
+	}
+}
+
+// Resolve applies the environment variables of group g to the flags not
+// given on the command line. An unparsable variable is an error naming it.
+// Values from the environment never appear in --help, so a token or a
+// Redis password cannot leak through it.
+func (c *Config) Resolve(fs *pflag.FlagSet, g Group) error {
+	var errs []error
+	for _, st := range settingsOf(g) {
+		raw, ok := os.LookupEnv(st.env)
+		if !ok || strings.TrimSpace(raw) == "" || fs.Changed(st.flag) {
+			continue
+		}
+		if err := st.kind.parse(fs, st.flag, strings.TrimSpace(raw)); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: not a valid value", st.env, raw))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func settingsOf(g Group) []setting {
+	var out []setting
+	for _, st := range settings {
+		if g == Worker || producer[st.env] {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// Validate checks the settings of group g and names each bad one.
+func (c *Config) Validate(g Group) error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(c.RedisURL != "", "REDIS_URL (--redis-url) is empty")
+	check(c.LogFormat == "" || c.LogFormat == "json" || c.LogFormat == "console", "ONBOARD_LOG_FORMAT (--log-format) %q: want json or console", c.LogFormat)
+	check(c.MaxCodeAttempts >= 1, "ONBOARD_MAX_CODE_ATTEMPTS (--max-code-attempts) must be at least 1, got %d", c.MaxCodeAttempts)
+	if g == Producer {
+		return errors.Join(errs...)
+	}
+	u, err := url.Parse(c.CloudEndpoint)
+	check(err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "", "ONBOARD_CLOUD_ENDPOINT (--cloud-endpoint) %q: want a full http(s):// URL", c.CloudEndpoint)
+	check(c.Region != "", "ONBOARD_REGION (--region) is empty")
+	check(c.SendQPS > 0, "ONBOARD_SEND_QPS (--send-qps) must be above 0, got %g", c.SendQPS)
+	check(c.BindQPS > 0, "ONBOARD_BIND_QPS (--bind-qps) must be above 0, got %g", c.BindQPS)
+	check(c.GetQPS > 0, "ONBOARD_GET_QPS (--get-qps) must be above 0, got %g", c.GetQPS)
+	check(c.Concurrency >= 1 && c.Concurrency <= 1000, "ONBOARD_CONCURRENCY (--concurrency) must be 1..1000, got %d", c.Concurrency)
+	check(c.MaxSends >= 1, "ONBOARD_MAX_SENDS (--max-sends) must be at least 1, got %d", c.MaxSends)
+	check(c.CloudTimeout >= time.Second, "ONBOARD_CLOUD_TIMEOUT (--cloud-timeout) must be at least 1s, got %s", c.CloudTimeout)
+	check(c.PollInterval >= time.Millisecond, "ONBOARD_POLL_INTERVAL (--poll-interval) must be at least 1ms, got %s", c.PollInterval)
+	_, err = cron.ParseStandard(c.ReconcileCron)
+	check(err == nil, "ONBOARD_RECONCILE_CRON (--reconcile-cron) %q: %v", c.ReconcileCron, err)
+	return errors.Join(errs...)
+}
+
+func str(field func(*Config) *string, def string) kind {
+	return kind{
+		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.StringVar(field(c), flag, def, usage) },
+		parse:    setFlag,
+	}
+}
+
+func float(field func(*Config) *float64, def float64) kind {
+	return kind{
+		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.Float64Var(field(c), flag, def, usage) },
+		parse:    setFlag,
+	}
+}
+
+func integer(field func(*Config) *int, def int) kind {
+	return kind{
+		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.IntVar(field(c), flag, def, usage) },
+		parse:    setFlag,
+	}
+}
+
+func duration(field func(*Config) *time.Duration, def time.Duration) kind {
+	return kind{
+		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.DurationVar(field(c), flag, def, usage) },
+		parse:    setFlag,
+	}
+}
+
+// setFlag parses raw with the flag's own parser.
+func setFlag(fs *pflag.FlagSet, flag, raw string) error {
+	return fs.Lookup(flag).Value.Set(raw)
+}
+
+// Defaults returns the built-in defaults of every setting, ignoring the
+// environment.
+func Defaults() Config {
+	var c Config
+	c.Register(pflag.NewFlagSet("defaults", pflag.ContinueOnError), Worker)
+	return c
+}

@@ -1,0 +1,73 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+	"go.uber.org/zap"
+
+	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/tasks"
+)
+
+// errBusy puts a code back while an earlier code of the same member is
+// being checked: codes of one member are checked one at a time, in order.
+var errBusy = errors.New("an earlier code of this member is being checked")
+
+// HandleCodeSubmitted takes a code handed in (HTTP intake, `enqueue code`
+// or any asynq client) for a member waiting for one, and enqueues its bind.
+func (f *Flow) HandleCodeSubmitted(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.Decode[tasks.CodeSubmittedPayload](t)
+	if err == nil && !tasks.ValidCode(p.Code) {
+		err = fmt.Errorf("%w: code must be 6 digits", tasks.ErrBadPayload)
+	}
+	if err != nil {
+		f.metrics.Code("malformed")
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	m, err := f.load(ctx, p.AccountID)
+	if err != nil {
+		f.metrics.Code("unknown_member")
+		return err
+	}
+	switch m.State {
+	case member.CodeSubmitted:
+		if m.Code == p.Code {
+			// The same code again (a redelivery, or handed in twice).
+			return f.enqueueBind(ctx, m)
+		}
+		return snooze(busyRecheck, errBusy)
+	case member.CodeSent:
+		return f.takeCode(ctx, m, p.Code)
+	}
+	f.metrics.Code("not_waiting")
+	f.logger(ctx, m).Info("code dropped: member is not waiting for one", zap.String("state", string(m.State)))
+	return nil
+}
+
+func (f *Flow) takeCode(ctx context.Context, m member.Member, code string) error {
+	if m.CodeAttempts >= f.cfg.MaxCodeAttempts {
+		f.metrics.Code("too_many")
+		f.logger(ctx, m).Warn("code dropped: too many codes for this send", zap.Int("code_attempts", m.CodeAttempts))
+		return nil
+	}
+	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.CodeSent}, To: member.CodeSubmitted,
+		Reason: fmt.Sprintf("code handed in (attempt %d of %d)", m.CodeAttempts+1, f.cfg.MaxCodeAttempts),
+		Edits:  []member.Edit{member.SetCode(code), member.IncrAttempts()}})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// Another code or an expiry moved the member first: look again.
+		return snooze(busyRecheck, errBusy)
+	}
+	f.metrics.Code("accepted")
+	return f.enqueueBind(ctx, after)
+}
+
+func (f *Flow) enqueueBind(ctx context.Context, m member.Member) error {
+	t, err := tasks.NewBind(m.AccountID, m.Step(), m.CodeAttempts)
+	return f.enqueue(ctx, t, err)
+}

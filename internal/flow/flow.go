@@ -1,0 +1,236 @@
+// Package flow owns the onboarding flow of one member: the asynq handlers
+// that send a code, take a code handed in, bind the phone and handle a
+// code's expiry. Every handler is idempotent under redelivery: it acts only
+// through the member store's guarded transitions, and a task for a step the
+// member has left does nothing. No handler waits for a person: a member
+// waiting for a code holds no worker and no goroutine, only a scheduled
+// expiry task.
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"go.uber.org/zap"
+
+	"github.com/rdonboard/rdonboard/internal/cloud"
+	"github.com/rdonboard/rdonboard/internal/logging"
+	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/metrics"
+	"github.com/rdonboard/rdonboard/internal/pause"
+	"github.com/rdonboard/rdonboard/internal/ratelimit"
+	"github.com/rdonboard/rdonboard/tasks"
+)
+
+// Defaults of Config.
+const (
+	// DefaultAssumedCodeTTL is the validity assumed for a code whose send
+	// had no answer: long enough not to SMS a person who may hold a code.
+	DefaultAssumedCodeTTL = 10 * time.Minute
+	// pausedRecheck is how long a task waits while its queue is paused.
+	pausedRecheck = 30 * time.Second
+	// busyRecheck is how long a code waits while an earlier code of the same
+	// member is being checked.
+	busyRecheck = time.Second
+)
+
+// Config holds the flow's limits.
+type Config struct {
+	// MaxSends is the number of codes sent to one member before it is
+	// expired (ONBOARD_MAX_SENDS).
+	MaxSends int
+	// MaxCodeAttempts is the number of codes taken for one sent code
+	// (ONBOARD_MAX_CODE_ATTEMPTS).
+	MaxCodeAttempts int
+	// AssumedCodeTTL is the validity assumed for a code whose send outcome is
+	// unknown; default DefaultAssumedCodeTTL.
+	AssumedCodeTTL time.Duration
+}
+
+// Params are the parts a Flow is built from.
+type Params struct {
+	Store   *member.Store
+	Cloud   cloud.Client
+	Limiter *ratelimit.Limiter
+	// Client enqueues the tasks that follow a step.
+	Client  *asynq.Client
+	Pauser  *pause.Controller
+	Logger  *zap.Logger
+	Metrics *metrics.Metrics
+	Config  Config
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Flow holds the handlers of the onboarding flow.
+type Flow struct {
+	store   *member.Store
+	cloud   cloud.Client
+	limiter *ratelimit.Limiter
+	client  *asynq.Client
+	pauser  *pause.Controller
+	log     *zap.Logger
+	metrics *metrics.Metrics
+	cfg     Config
+	now     func() time.Time
+}
+
+// New returns a Flow.
+func New(p Params) *Flow {
+	if p.Config.AssumedCodeTTL <= 0 {
+		p.Config.AssumedCodeTTL = DefaultAssumedCodeTTL
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	if p.Logger == nil {
+		p.Logger = zap.NewNop()
+	}
+	return &Flow{store: p.Store, cloud: p.Cloud, limiter: p.Limiter, client: p.Client, pauser: p.Pauser,
+		log: p.Logger, metrics: p.Metrics, cfg: p.Config, now: p.Now}
+}
+
+// Register adds the flow's handlers to mux.
+func (f *Flow) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(tasks.TypeSendCode, f.HandleSend)
+	mux.HandleFunc(tasks.TypeCodeSubmitted, f.HandleCodeSubmitted)
+	mux.HandleFunc(tasks.TypeBind, f.HandleBind)
+	mux.HandleFunc(tasks.TypeCodeExpiry, f.HandleExpiry)
+}
+
+// logger returns the logger of lines about m in the task running in ctx.
+func (f *Flow) logger(ctx context.Context, m member.Member) *zap.Logger {
+	id, _ := asynq.GetTaskID(ctx)
+	fields := append(logging.Member(m.AccountID, m.Phone, m.Batch), zap.String("task_id", id))
+	return f.log.With(fields...)
+}
+
+// load returns the member a task is about; a member the store does not know
+// (deleted, or a payload from elsewhere) ends the task.
+func (f *Flow) load(ctx context.Context, id string) (member.Member, error) {
+	m, err := f.store.Get(ctx, id)
+	if errors.Is(err, member.ErrNotFound) {
+		tid, _ := asynq.GetTaskID(ctx)
+		f.log.Warn("task for an unknown member dropped", zap.String("account_id", id), zap.String("task_id", tid))
+		return m, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return m, err
+}
+
+// move applies a transition to m and logs it: one line per state change.
+// A conflict or a stale step means another delivery got there first: the
+// caller's work is done.
+func (f *Flow) move(ctx context.Context, m member.Member, mv member.Move) (member.Member, bool, error) {
+	if mv.Guard == nil {
+		step := m.Step()
+		mv.Guard = &step
+	}
+	after, err := f.store.Transition(ctx, m.AccountID, mv)
+	if errors.Is(err, member.ErrConflict) || errors.Is(err, member.ErrStale) {
+		f.logger(ctx, m).Debug("member moved by another delivery", zap.Error(err))
+		return after, false, nil
+	}
+	if err != nil {
+		return after, false, err
+	}
+	if !mv.Quiet {
+		f.metrics.Transition(string(m.State), string(after.State))
+		f.logger(ctx, after).Info("member "+string(after.State),
+			zap.String("from", string(m.State)), zap.String("reason", mv.Reason),
+			zap.String("request_id", mv.RequestID), zap.Int("sends", after.Sends),
+			zap.Int("code_attempts", after.CodeAttempts))
+	}
+	return after, true, nil
+}
+
+// enqueue puts a follow-up task on its queue; a task that already exists
+// under the same ID is the same follow-up, enqueued by an earlier delivery.
+func (f *Flow) enqueue(ctx context.Context, t *asynq.Task, err error) error {
+	if err != nil {
+		return err
+	}
+	_, err = f.client.EnqueueContext(ctx, t)
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue %s: %w", t.Type(), err)
+	}
+	return nil
+}
+
+// call waits for the action's turn under the shared rate limit, then runs
+// it, recording the outcome.
+func (f *Flow) call(ctx context.Context, action string, fn func() error) error {
+	if err := f.limiter.Wait(ctx, action); err != nil {
+		var d *ratelimit.DelayError
+		if errors.As(err, &d) {
+			f.metrics.LimiterDelay(action)
+			return snooze(d.After, err)
+		}
+		return err
+	}
+	start := f.now()
+	err := fn()
+	outcome := "ok"
+	if err != nil {
+		outcome = cloud.KindOf(err).String()
+	}
+	f.metrics.CloudCall(action, outcome, f.now().Sub(start))
+	return err
+}
+
+// common handles the kinds of cloud failure that mean the same for every
+// handler: a throttle, a caller-wide refusal, a deferral and a transient
+// failure. It returns the handler's error. fail is called on the last
+// attempt of a transient failure to end the member.
+func (f *Flow) common(ctx context.Context, m member.Member, action string, err error, fail func(*cloud.Error) error) error {
+	ce, ok := cloud.AsError(err)
+	if !ok {
+		return err
+	}
+	switch ce.Kind {
+	case cloud.KindThrottled:
+		f.metrics.Throttle(action)
+		if lerr := f.limiter.Throttled(ctx, action); lerr != nil {
+			return lerr
+		}
+		return snooze(jitter(2*time.Second), err)
+	case cloud.KindCallerWide:
+		return f.pauseFor(ctx, m, ce)
+	case cloud.KindDeferred:
+		return snooze(jitter(cloud.NextDailyReset(f.now()).Sub(f.now())+time.Minute), err)
+	}
+	if finalAttempt(ctx) {
+		if ferr := fail(ce); ferr != nil {
+			return ferr
+		}
+		return fmt.Errorf("retries used up: %w: %w", err, asynq.SkipRetry)
+	}
+	return err
+}
+
+// pauseFor pauses the cloud queues for a caller-wide error; the first
+// process to do so tells the operator. The member keeps its state and the
+// task comes back once the queues resume.
+func (f *Flow) pauseFor(ctx context.Context, m member.Member, ce *cloud.Error) error {
+	remedy := cloud.Remedy(ce.Code)
+	first, err := f.pauser.Pause(ctx, pause.Reason{Action: ce.Action, Code: ce.Code, Message: ce.Message,
+		RequestID: ce.RequestID, Remedy: remedy, At: f.now().UTC()})
+	if err != nil {
+		return err
+	}
+	if first {
+		f.metrics.Pause()
+		f.logger(ctx, m).Error("cloud refused the caller: send and bind queues PAUSED; fix the cause, then run `enqueue resume`",
+			zap.String("action", ce.Action), zap.String("error_code", ce.Code), zap.String("error_message", ce.Message),
+			zap.String("request_id", ce.RequestID), zap.String("remedy", remedy))
+	}
+	return snooze(jitter(pausedRecheck), ce)
+}
+
+// failMove returns the move that ends a member in failed with ce.
+func failMove(from member.State, ce *cloud.Error, reason string) member.Move {
+	return member.Move{From: []member.State{from}, To: member.Failed, Reason: reason, RequestID: ce.RequestID,
+		Edits: []member.Edit{member.SetError(ce.Code, ce.Message), member.ClearCode(), member.ClearSending()}}
+}

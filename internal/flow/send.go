@@ -1,0 +1,159 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"go.uber.org/zap"
+
+	"github.com/rdonboard/rdonboard/internal/cloud"
+	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/tasks"
+)
+
+// errMovedAway stops a send whose member another delivery moved first.
+var errMovedAway = errors.New("member moved by another delivery")
+
+// HandleSend sends a code to a pending member: a GetAccount pre-flight (no
+// SMS to a member that already has a phone or is not a ResourceAccount),
+// then the send, then the expiry task at the code's ExpirationDate.
+func (f *Flow) HandleSend(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.Decode[tasks.SendCodePayload](t)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	m, err := f.load(ctx, p.AccountID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case m.State == member.Pending && m.Step() == p.Step:
+	case m.State == member.CodeSent && m.Generation == p.Generation && m.Sends == p.Send+1:
+		// A redelivery after the send: make sure its expiry is scheduled.
+		return f.scheduleExpiry(ctx, m)
+	default:
+		return nil
+	}
+	if m.Sending == p.Step.String() {
+		return f.sent(ctx, m, "", f.now().Add(f.cfg.AssumedCodeTTL),
+			"an earlier send of this code had no answer (worker stopped or timed out); treated as sent")
+	}
+	return f.preflightAndSend(ctx, m)
+}
+
+func (f *Flow) preflightAndSend(ctx context.Context, m member.Member) error {
+	var acct cloud.Account
+	err := f.call(ctx, cloud.ActionGetAccount, func() (err error) {
+		acct, err = f.cloud.GetAccount(ctx, m.AccountID)
+		return err
+	})
+	if err != nil {
+		return f.sendFailed(ctx, m, cloud.ActionGetAccount, err)
+	}
+	switch {
+	case acct.HasSecureMobilePhone:
+		_, _, err = f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.AlreadyBound,
+			Reason: "GetAccount: a secure mobile phone is already bound; no code sent", RequestID: acct.RequestID})
+		return err
+	case acct.Type != cloud.AccountTypeResource:
+		ce := &cloud.Error{Kind: cloud.KindPermanent, Action: cloud.ActionGetAccount, Code: "AccountTypeMismatch",
+			Message:   fmt.Sprintf("account type is %s; only a ResourceAccount can bind a secure mobile phone", acct.Type),
+			RequestID: acct.RequestID}
+		_, _, err = f.move(ctx, m, failMove(member.Pending, ce, "GetAccount: not a ResourceAccount; no code sent"))
+		return err
+	}
+	return f.send(ctx, m)
+}
+
+func (f *Flow) send(ctx context.Context, m member.Member) error {
+	var res cloud.SendResult
+	err := f.call(ctx, cloud.ActionSendCode, func() error {
+		// Mark the send in flight first: if this worker dies before the
+		// answer is recorded, the redelivery will not send a second SMS.
+		marked, err := f.markSending(ctx, m, true)
+		if err != nil {
+			return err
+		}
+		m = marked
+		res, err = f.cloud.SendCode(ctx, m.AccountID, m.Phone)
+		return err
+	})
+	switch {
+	case err == nil:
+		return f.sent(ctx, m, res.RequestID, res.ExpiresAt, fmt.Sprintf("code %d of %d sent", m.Sends+1, f.cfg.MaxSends))
+	case errors.Is(err, errMovedAway):
+		return nil
+	case cloud.KindOf(err) == cloud.KindOutcomeUnknown:
+		ce, _ := cloud.AsError(err)
+		return f.sent(ctx, m, ce.RequestID, f.now().Add(f.cfg.AssumedCodeTTL), "send had no answer ("+ce.Code+"); treated as sent")
+	}
+	if _, answered := cloud.AsError(err); answered && m.Sending != "" {
+		// The cloud answered, so no SMS left: forget the mark, or a
+		// redelivery would wait for a code nobody holds.
+		if m, err = f.markSending(ctx, m, false); err != nil {
+			return err
+		}
+	}
+	return f.sendFailed(ctx, m, cloud.ActionSendCode, err)
+}
+
+// markSending sets or clears the in-flight mark of m's current send.
+func (f *Flow) markSending(ctx context.Context, m member.Member, on bool) (member.Member, error) {
+	edit := member.ClearSending()
+	if on {
+		edit = member.SetSending(m.Step())
+	}
+	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.Pending,
+		Quiet: true, Edits: []member.Edit{edit}})
+	if err == nil && !ok {
+		err = errMovedAway
+	}
+	return after, err
+}
+
+// sent records a code sent (or treated as sent) and schedules its expiry.
+func (f *Flow) sent(ctx context.Context, m member.Member, requestID string, expires time.Time, reason string) error {
+	if expires.IsZero() {
+		expires = f.now().Add(f.cfg.AssumedCodeTTL)
+	}
+	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.CodeSent,
+		Reason: reason, RequestID: requestID,
+		Edits: []member.Edit{member.IncrSends(), member.SetExpiry(expires), member.ResetAttempts(),
+			member.ResetSubmissions(), member.ClearError(), member.ClearCode(), member.ClearSending(), member.SetInDoubt(false)}})
+	if err != nil || !ok {
+		return err
+	}
+	return f.scheduleExpiry(ctx, after)
+}
+
+// scheduleExpiry enqueues the expiry task of m's current code.
+func (f *Flow) scheduleExpiry(ctx context.Context, m member.Member) error {
+	t, err := tasks.NewCodeExpiry(m.AccountID, m.Step(), m.CodeExpiresAt)
+	return f.enqueue(ctx, t, err)
+}
+
+// sendFailed handles a failed GetAccount or send of a pending member.
+func (f *Flow) sendFailed(ctx context.Context, m member.Member, action string, err error) error {
+	ce, ok := cloud.AsError(err)
+	if !ok {
+		return err
+	}
+	switch ce.Kind {
+	case cloud.KindDone:
+		_, _, err = f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.AlreadyBound,
+			Reason: action + ": " + ce.Code, RequestID: ce.RequestID, Edits: []member.Edit{member.ClearSending()}})
+		return err
+	case cloud.KindPermanent, cloud.KindMember:
+		_, _, err = f.move(ctx, m, failMove(member.Pending, ce, action+" refused: "+ce.Code))
+		return err
+	}
+	f.logger(ctx, m).Warn("cloud call failed; will retry", zap.String("action", action),
+		zap.String("class", ce.Kind.String()), zap.String("error_code", ce.Code), zap.String("request_id", ce.RequestID))
+	return f.common(ctx, m, action, err, func(ce *cloud.Error) error {
+		_, _, err := f.move(ctx, m, failMove(member.Pending, ce, action+" failed after every retry: "+ce.Code))
+		return err
+	})
+}

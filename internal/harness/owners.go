@@ -1,0 +1,107 @@
+package harness
+
+import (
+	"sync"
+	"time"
+
+	"github.com/rdonboard/rdonboard/internal/sandbox"
+)
+
+// Answer is what a phone's owner does with one SMS: hand in Code after
+// Delay, or nothing when Skip is set.
+type Answer struct {
+	Code  string
+	Delay time.Duration
+	Skip  bool
+}
+
+// Policy decides how the owner of a phone answers an SMS; n counts the SMS
+// that phone received before this one.
+type Policy func(sms sandbox.SMS, n int) Answer
+
+// Correct hands in the right code at once.
+func Correct(sms sandbox.SMS, _ int) Answer { return Answer{Code: sms.Code} }
+
+// Owners simulates the people holding the phones: it watches the SMS the
+// sandbox sends and answers each through a worker's HTTP intake.
+type Owners struct {
+	env    *Env
+	proc   *Proc
+	policy Policy
+	stop   chan struct{}
+	done   sync.WaitGroup
+
+	mu       sync.Mutex
+	statuses map[int]int
+}
+
+// StartOwners starts simulating owners answering through proc; they stop
+// when the test ends or Stop is called.
+func (e *Env) StartOwners(proc *Proc, policy Policy) *Owners {
+	o := &Owners{env: e, proc: proc, policy: policy, stop: make(chan struct{}), statuses: map[int]int{}}
+	o.done.Add(1)
+	go o.watch()
+	e.t.Cleanup(o.Stop)
+	return o
+}
+
+// Stop stops the owners and waits for answers in flight.
+func (o *Owners) Stop() {
+	select {
+	case <-o.stop:
+	default:
+		close(o.stop)
+	}
+	o.done.Wait()
+}
+
+// Statuses returns how many answers got each HTTP status.
+func (o *Owners) Statuses() map[int]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[int]int{}
+	for k, v := range o.statuses {
+		out[k] = v
+	}
+	return out
+}
+
+func (o *Owners) watch() {
+	defer o.done.Done()
+	seen := 0
+	perPhone := map[string]int{}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-o.stop:
+			return
+		case <-tick.C:
+		}
+		all := o.env.Sandbox.SMS("")
+		for _, sms := range all[seen:] {
+			a := o.policy(sms, perPhone[sms.Phone])
+			perPhone[sms.Phone]++
+			if !a.Skip {
+				o.done.Add(1)
+				go o.answer(sms.AccountID, a)
+			}
+		}
+		seen = len(all)
+	}
+}
+
+func (o *Owners) answer(accountID string, a Answer) {
+	defer o.done.Done()
+	if a.Delay > 0 {
+		select {
+		case <-time.After(a.Delay):
+		case <-o.stop:
+			return
+		}
+	}
+	status := o.env.PostCode(o.proc, accountID, a.Code)
+	o.mu.Lock()
+	o.statuses[status]++
+	o.mu.Unlock()
+}

@@ -1,0 +1,56 @@
+// Package intake takes a code handed in by a person (HTTP API or
+// `enqueue code`) onto the callback queue, after the checks a caller needs
+// an immediate answer to: the code's shape, the member known and waiting,
+// attempts left.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/tasks"
+)
+
+// ErrMalformed reports an account ID that is not digits or a code that is
+// not six digits.
+var ErrMalformed = errors.New("malformed submission")
+
+// Intake checks codes and puts them on the callback queue.
+type Intake struct {
+	store       *member.Store
+	client      *asynq.Client
+	maxAttempts int
+}
+
+// New returns an Intake allowing maxAttempts codes per sent code.
+func New(store *member.Store, client *asynq.Client, maxAttempts int) *Intake {
+	return &Intake{store: store, client: client, maxAttempts: maxAttempts}
+}
+
+// Submit checks a code for accountID and enqueues it. Its errors match
+// ErrMalformed, member.ErrNotFound, member.ErrNotWaiting or
+// member.ErrTooManyAttempts; anything else is an infrastructure failure.
+// The code never appears in an error.
+func (in *Intake) Submit(ctx context.Context, accountID, code string) error {
+	switch {
+	case !tasks.ValidAccountID(accountID):
+		return fmt.Errorf("%w: account_id must be digits only", ErrMalformed)
+	case !tasks.ValidCode(code):
+		return fmt.Errorf("%w: code must be 6 digits", ErrMalformed)
+	}
+	t, err := tasks.NewCodeSubmitted(accountID, code)
+	if err != nil {
+		return err
+	}
+	if _, err := in.store.CountSubmission(ctx, accountID, in.maxAttempts); err != nil {
+		return err
+	}
+	if _, err := in.client.EnqueueContext(ctx, t); err != nil {
+		return fmt.Errorf("enqueue code for %s: %w", accountID, err)
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package member
+
+import "github.com/redis/go-redis/v9"
+
+// Keys (P is the store's prefix, "rdonboard:" by default):
+//
+//	P m:<id>               hash: the member (fields below)
+//	P h:<id>               list: history, one JSON event per transition
+//	P i:<batch>:<state>    zset: members of a batch in a state, scored by
+//	                       due time (code expiry for code_sent, else the
+//	                       time of the last transition), in ms
+//	P batches              set: batch names
+//
+// Member hash fields: phone batch state gen sends att exp ecode emsg req
+// upd crt code doubt subs sending. Short names: one waiting member is a few hundred bytes.
+//
+// The scripts build index keys from the member's batch and state, so the
+// store needs a single Redis (standalone or Sentinel), not a Cluster.
+
+// transitionScript moves one member from one of the states it expects to a
+// new state, applying field changes, moving its index entry and appending a
+// history event, all atomically.
+//
+// ARGV[1] prefix, ARGV[2] account ID, ARGV[3] JSON change:
+//
+//	{"from":[states],"to":state,"gen":n?,"send":n?,"set":{f:v},"incr":{f:n},
+//	 "del":[f],"now":ms,"score":ms?,"reason":s,"req":s?,"quiet":bool?}
+//
+// Returns {"ok", hgetall...}, {"missing"}, {"conflict", state} or
+// {"stale", state} (generation or send differ from the guard).
+var transitionScript = redis.NewScript(`
+local p, id = ARGV[1], ARGV[2]
+local c = cjson.decode(ARGV[3])
+local mk = p .. 'm:' .. id
+local cur = redis.call('HMGET', mk, 'state', 'gen', 'sends', 'batch')
+local state = cur[1]
+if not state then return {'missing'} end
+local allowed = false
+for _, s in ipairs(c.from) do
+  if s == state then allowed = true break end
+end
+if not allowed then return {'conflict', state} end
+if c.gen and tonumber(cur[2]) ~= c.gen then return {'stale', state} end
+if c.send and tonumber(cur[3]) ~= c.send then return {'stale', state} end
+if c.set then
+  for k, v in pairs(c.set) do redis.call('HSET', mk, k, v) end
+end
+if c.incr then
+  for k, v in pairs(c.incr) do redis.call('HINCRBY', mk, k, v) end
+end
+if c.del then
+  for _, k in ipairs(c.del) do redis.call('HDEL', mk, k) end
+end
+redis.call('HSET', mk, 'state', c.to, 'upd', c.now)
+local batch = cur[4]
+if state ~= c.to then
+  redis.call('ZREM', p .. 'i:' .. batch .. ':' .. state, id)
+end
+redis.call('ZADD', p .. 'i:' .. batch .. ':' .. c.to, c.score or c.now, id)
+if not c.quiet then
+  redis.call('RPUSH', p .. 'h:' .. id,
+    cjson.encode({t = c.now, f = state, s = c.to, r = c.reason, q = c.req}))
+end
+return {'ok', unpack(redis.call('HGETALL', mk))}
+`)
+
+// admitScript takes one member from a roster into the store.
+//
+// ARGV[1] prefix, ARGV[2] account ID, ARGV[3] phone, ARGV[4] batch,
+// ARGV[5] now (ms), ARGV[6] "1" to restart failed and expired members.
+//
+// Returns {outcome, generation, sends}, outcome one of:
+//
+//	new        created in pending
+//	restarted  a new flow in pending (changed phone, or retry of failed/expired)
+//	pending    known and still pending: its send task may need enqueueing
+//	unchanged  known, in progress or finished: nothing to do
+//	bound      known and bound to another phone: the change is refused
+var admitScript = redis.NewScript(`
+local p, id, phone, batch, now, retry = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local mk = p .. 'm:' .. id
+local cur = redis.call('HMGET', mk, 'state', 'phone', 'gen', 'batch', 'sends')
+local state = cur[1]
+
+local function start(gen, from, oldbatch, reason)
+  if from then
+    redis.call('ZREM', p .. 'i:' .. oldbatch .. ':' .. from, id)
+    redis.call('HDEL', mk, 'exp', 'ecode', 'emsg', 'req', 'code', 'doubt', 'subs', 'sending')
+  else
+    redis.call('HSET', mk, 'crt', now)
+  end
+  redis.call('HSET', mk, 'phone', phone, 'batch', batch, 'state', 'pending',
+    'gen', gen, 'sends', 0, 'att', 0, 'upd', now)
+  redis.call('ZADD', p .. 'i:' .. batch .. ':pending', now, id)
+  redis.call('SADD', p .. 'batches', batch)
+  redis.call('RPUSH', p .. 'h:' .. id,
+    cjson.encode({t = tonumber(now), f = from or '', s = 'pending', r = reason}))
+end
+
+if not state then
+  start(1, nil, nil, 'admitted in batch ' .. batch)
+  return {'new', 1, 0}
+end
+local gen = tonumber(cur[3])
+if cur[2] ~= phone then
+  if state == 'bound' or state == 'already_bound' then return {'bound', gen, 0} end
+  start(gen + 1, state, cur[4], 'phone changed in batch ' .. batch)
+  return {'restarted', gen + 1, 0}
+end
+if retry == '1' and (state == 'failed' or state == 'expired') then
+  start(gen + 1, state, cur[4], 'retry requested in batch ' .. batch)
+  return {'restarted', gen + 1, 0}
+end
+if state == 'pending' then return {'pending', gen, tonumber(cur[5])} end
+return {'unchanged', gen, 0}
+`)
+
+// peekScript reads what admitScript would decide, changing nothing (for
+// --dry-run). Same arguments and outcomes as admitScript.
+var peekScript = redis.NewScript(`
+local p, id, phone, retry = ARGV[1], ARGV[2], ARGV[3], ARGV[6]
+local cur = redis.call('HMGET', p .. 'm:' .. id, 'state', 'phone')
+local state = cur[1]
+if not state then return {'new', 0, 0} end
+if cur[2] ~= phone then
+  if state == 'bound' or state == 'already_bound' then return {'bound', 0, 0} end
+  return {'restarted', 0, 0}
+end
+if retry == '1' and (state == 'failed' or state == 'expired') then return {'restarted', 0, 0} end
+if state == 'pending' then return {'pending', 0, 0} end
+return {'unchanged', 0, 0}
+`)
+
+// submitScript counts a code handed in for a member, if the member is
+// waiting for one (code_sent, or code_submitted while an earlier code is
+// being checked) and has attempts left for the current send.
+//
+// ARGV[1] prefix, ARGV[2] account ID, ARGV[3] attempts allowed per send.
+// Returns {"ok", state}, {"missing"}, {"not_waiting", state} or
+// {"exhausted", state}.
+var submitScript = redis.NewScript(`
+local mk = ARGV[1] .. 'm:' .. ARGV[2]
+local cur = redis.call('HMGET', mk, 'state', 'subs')
+local state = cur[1]
+if not state then return {'missing'} end
+if state ~= 'code_sent' and state ~= 'code_submitted' then return {'not_waiting', state} end
+if tonumber(cur[2] or '0') >= tonumber(ARGV[3]) then return {'exhausted', state} end
+redis.call('HINCRBY', mk, 'subs', 1)
+return {'ok', state}
+`)

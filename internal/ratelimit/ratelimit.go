@@ -1,0 +1,230 @@
+// Package ratelimit owns the call rates shared by every worker process: one
+// GCRA limiter per cloud action, kept in Redis (github.com/go-redis/redis_rate)
+// so that any number of processes together stay under the configured rate,
+// and a backoff factor that a cloud throttle halves and time restores, so the
+// shared rate falls when the cloud pushes back and recovers after.
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Options.
+const (
+	// DefaultMaxWait is the longest a caller waits in Wait before it is told
+	// to come back later.
+	DefaultMaxWait = 10 * time.Second
+	// DefaultRecovery is the time a halved rate takes to climb back to full.
+	DefaultRecovery = 30 * time.Second
+	// DefaultMinFactor is the lowest share of the configured rate a run of
+	// throttles can push the rate to.
+	DefaultMinFactor = 0.05
+	// factorTTL is how long a process trusts the backoff factor it read.
+	factorTTL = 250 * time.Millisecond
+)
+
+// DelayError tells a caller that its turn is further away than it should
+// wait for: it should come back after After.
+type DelayError struct {
+	Action string
+	After  time.Duration
+}
+
+func (e *DelayError) Error() string {
+	return fmt.Sprintf("rate limit of %s: next turn in %s", e.Action, e.After.Round(time.Millisecond))
+}
+
+// Options configures a Limiter.
+type Options struct {
+	// Prefix of the limiter's keys.
+	Prefix string
+	// Rates is the configured calls per second of each action.
+	Rates map[string]float64
+	// MaxWait, Recovery and MinFactor: see the defaults.
+	MaxWait   time.Duration
+	Recovery  time.Duration
+	MinFactor float64
+	// OnWait, if set, is told how long each granted call waited.
+	OnWait func(action string, waited time.Duration)
+}
+
+// Limiter is the shared limiter of every action. It is safe for concurrent
+// use.
+type Limiter struct {
+	rdb  redis.UniversalClient
+	gcra *redis_rate.Limiter
+	opts Options
+
+	mu      sync.Mutex
+	factors map[string]cachedFactor
+}
+
+type cachedFactor struct {
+	value float64
+	until time.Time
+}
+
+// New returns a limiter over rdb.
+func New(rdb redis.UniversalClient, opts Options) *Limiter {
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = DefaultMaxWait
+	}
+	if opts.Recovery <= 0 {
+		opts.Recovery = DefaultRecovery
+	}
+	if opts.MinFactor <= 0 {
+		opts.MinFactor = DefaultMinFactor
+	}
+	return &Limiter{rdb: rdb, gcra: redis_rate.NewLimiter(rdb), opts: opts, factors: map[string]cachedFactor{}}
+}
+
+// Wait blocks until action may be called, or returns a *DelayError when the
+// turn is more than MaxWait away, or ctx's error. An action with no
+// configured rate is never limited.
+func (l *Limiter) Wait(ctx context.Context, action string) error {
+	base, ok := l.opts.Rates[action]
+	if !ok || base <= 0 {
+		return nil
+	}
+	start := time.Now()
+	for {
+		res, err := l.allow(ctx, action, base)
+		if err != nil {
+			return err
+		}
+		if res.Allowed > 0 {
+			if l.opts.OnWait != nil {
+				l.opts.OnWait(action, time.Since(start))
+			}
+			return nil
+		}
+		pause := res.RetryAfter + time.Duration(rand.Int64N(int64(2*time.Millisecond)))
+		if time.Since(start)+pause > l.opts.MaxWait {
+			return &DelayError{Action: action, After: pause + time.Duration(rand.Int64N(int64(time.Second)))}
+		}
+		if err := sleep(ctx, pause); err != nil {
+			return err
+		}
+	}
+}
+
+func (l *Limiter) allow(ctx context.Context, action string, base float64) (*redis_rate.Result, error) {
+	f, err := l.factor(ctx, action)
+	if err != nil {
+		return nil, err
+	}
+	res, err := l.gcra.Allow(ctx, l.opts.Prefix+"rl:"+action, limitOf(base*f))
+	if err != nil {
+		return nil, fmt.Errorf("rate limit of %s: %w", action, err)
+	}
+	return res, nil
+}
+
+// limitOf expresses qps as a GCRA limit: emission interval 1/qps, and a
+// burst of a tenth of a second's calls, so a late caller does not waste a
+// turn while the total never outruns a one-second quota.
+func limitOf(qps float64) redis_rate.Limit {
+	rate := int(math.Max(1, math.Round(qps*1000)))
+	burst := int(math.Max(1, math.Floor(qps/10)))
+	return redis_rate.Limit{Rate: rate, Period: 1000 * time.Second, Burst: burst}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Throttled records that the cloud throttled action: the shared rate of
+// every process halves (not below MinFactor of the configured rate) and
+// climbs back to full over Recovery.
+func (l *Limiter) Throttled(ctx context.Context, action string) error {
+	f, err := backoffScript.Run(ctx, l.rdb, []string{l.factorKey(action)},
+		l.opts.Recovery.Milliseconds(), l.opts.MinFactor).Float64()
+	if err != nil {
+		return fmt.Errorf("back off %s: %w", action, err)
+	}
+	l.mu.Lock()
+	l.factors[action] = cachedFactor{value: f, until: time.Now().Add(factorTTL)}
+	l.mu.Unlock()
+	return nil
+}
+
+// Rate returns the calls per second action is allowed now, across all
+// processes.
+func (l *Limiter) Rate(ctx context.Context, action string) (float64, error) {
+	f, err := l.factor(ctx, action)
+	return l.opts.Rates[action] * f, err
+}
+
+func (l *Limiter) factorKey(action string) string { return l.opts.Prefix + "rlf:" + action }
+
+// factor returns the share of the configured rate in force, read from Redis
+// at most every factorTTL per process.
+func (l *Limiter) factor(ctx context.Context, action string) (float64, error) {
+	l.mu.Lock()
+	c, ok := l.factors[action]
+	l.mu.Unlock()
+	if ok && time.Now().Before(c.until) {
+		return c.value, nil
+	}
+	raw, err := factorScript.Run(ctx, l.rdb, []string{l.factorKey(action)}, l.opts.Recovery.Milliseconds()).Text()
+	if err != nil {
+		return 1, fmt.Errorf("read rate of %s: %w", action, err)
+	}
+	f, err := strconv.ParseFloat(raw, 64)
+	if err != nil {
+		return 1, fmt.Errorf("read rate of %s: %q: %w", action, raw, err)
+	}
+	l.mu.Lock()
+	l.factors[action] = cachedFactor{value: f, until: time.Now().Add(factorTTL)}
+	l.mu.Unlock()
+	return f, nil
+}
+
+// The backoff factor is a hash {f, at}: the factor set at time at (ms, Redis
+// clock), recovering linearly to 1 over the recovery time.
+const currentFactor = `
+local function current(key, recovery)
+  local v = redis.call('HMGET', key, 'f', 'at')
+  if not v[1] then return 1 end
+  local t = redis.call('TIME')
+  local now = t[1] * 1000 + math.floor(t[2] / 1000)
+  local f = tonumber(v[1]) + (now - tonumber(v[2])) / recovery
+  if f > 1 then return 1 end
+  return f
+end
+`
+
+// factorScript returns the factor in force (as a string, keeping decimals).
+// KEYS[1] factor key; ARGV[1] recovery ms.
+var factorScript = redis.NewScript(currentFactor + `
+return tostring(current(KEYS[1], tonumber(ARGV[1])))
+`)
+
+// backoffScript halves the factor in force. KEYS[1] factor key; ARGV[1]
+// recovery ms; ARGV[2] lowest factor.
+var backoffScript = redis.NewScript(currentFactor + `
+local recovery, floor = tonumber(ARGV[1]), tonumber(ARGV[2])
+local f = current(KEYS[1], recovery) / 2
+if f < floor then f = floor end
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('HSET', KEYS[1], 'f', tostring(f), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(recovery * (1 - f)) + 1000)
+return tostring(f)
+`)

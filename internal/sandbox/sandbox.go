@@ -1,0 +1,286 @@
+// Package sandbox is a local stand-in for Resource Directory: it answers
+// SendVerificationCodeForBindSecureMobilePhone, BindSecureMobilePhone and
+// GetAccount in the cloud's wire format (RPC style, signature checked,
+// JSON answers), "sends" codes by keeping them for /sandbox/sms, and
+// misbehaves on request: quotas, throttling, latency, outages and errors
+// per account (Faults). It serves the demo, the flow tests and benchmarks
+// through the real SDK.
+//
+// Every account is a ResourceAccount without a phone unless the faults
+// say otherwise; the sandbox's state lives in memory only.
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Defaults of Options.
+const (
+	DefaultAccessKeyID     = "sandbox-ak-id"
+	DefaultAccessKeySecret = "sandbox-ak-secret"
+	DefaultCodeTTL         = 5 * time.Minute
+	DefaultDailySendLimit  = 100
+)
+
+// Action names as the API spells them.
+const (
+	ActionSendCode   = "SendVerificationCodeForBindSecureMobilePhone"
+	ActionBind       = "BindSecureMobilePhone"
+	ActionGetAccount = "GetAccount"
+)
+
+var actions = []string{ActionSendCode, ActionBind, ActionGetAccount}
+
+// Account types.
+const (
+	TypeResourceAccount = "ResourceAccount"
+	TypeCloudAccount    = "CloudAccount"
+)
+
+// Options configures a Server.
+type Options struct {
+	// AccessKeyID and AccessKeySecret are the one AccessKey the sandbox
+	// accepts; defaults sandbox-ak-id / sandbox-ak-secret.
+	AccessKeyID     string
+	AccessKeySecret string
+	// SecurityToken, when set, must come with every call (an STS
+	// AccessKey); when empty any token sent is ignored.
+	SecurityToken string
+	// SendQPS, BindQPS and GetQPS are the per-action quotas: a token bucket
+	// of that rate and one second's worth of burst. 0 means unlimited.
+	SendQPS, BindQPS, GetQPS float64
+	// CodeTTL is how long a sent code stays valid; default 5m.
+	CodeTTL time.Duration
+	// DailySendLimit is how many codes one account may be sent per day
+	// (00:00 UTC+8 to 00:00); default 100, negative for no limit.
+	DailySendLimit int
+	// Faults is the misbehaviour at start.
+	Faults Faults
+	// Now is the sandbox's clock for code expiry, daily limits, quotas and
+	// outages; default time.Now. Request timestamps are checked against
+	// the wall clock instead, so a test may move Now by days while the SDK
+	// signs with the real time.
+	Now func() time.Time
+	// Logger receives a debug entry per call and an info entry per SMS,
+	// with phones masked and never a code; default none.
+	Logger *zap.Logger
+}
+
+// withDefaults fills the zero fields of o.
+func (o Options) withDefaults() Options {
+	if o.AccessKeyID == "" {
+		o.AccessKeyID = DefaultAccessKeyID
+	}
+	if o.AccessKeySecret == "" {
+		o.AccessKeySecret = DefaultAccessKeySecret
+	}
+	if o.CodeTTL <= 0 {
+		o.CodeTTL = DefaultCodeTTL
+	}
+	if o.DailySendLimit == 0 {
+		o.DailySendLimit = DefaultDailySendLimit
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	if o.SendQPS < 0 || o.BindQPS < 0 || o.GetQPS < 0 {
+		return errors.New("quotas must not be negative")
+	}
+	return o.Faults.Validate()
+}
+
+// Server is the sandbox cloud, an http.Handler. Its methods are safe for
+// concurrent use, also while it serves.
+type Server struct {
+	opts    Options
+	log     *zap.Logger
+	mux     *http.ServeMux
+	started time.Time
+
+	mu           sync.Mutex
+	accounts     map[string]*account
+	faults       Faults
+	globalRules  []*rule
+	throttleRate float64
+	latency      time.Duration
+	outage       outage
+	buckets      map[string]*bucket
+	nonces       nonceStore
+	sms          []SMS
+	stats        Stats
+}
+
+// outage is a period in which the API does not work.
+type outage struct {
+	mode  string
+	until time.Time // zero: until ended
+}
+
+// Outage modes for SetOutage.
+const (
+	// Outage503 answers every call 503 ServiceUnavailable.
+	Outage503 = "503"
+	// OutageDrop closes every connection without an answer, after the
+	// request was read.
+	OutageDrop = "drop"
+)
+
+// New builds a sandbox.
+func New(opts Options) (*Server, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		started:  opts.Now(),
+		accounts: map[string]*account{},
+		buckets:  map[string]*bucket{},
+		nonces:   nonceStore{seen: map[string]time.Time{}},
+		sms:      []SMS{},
+		stats:    newStats(),
+	}
+	s.setQuotas(map[string]float64{ActionSendCode: opts.SendQPS, ActionBind: opts.BindQPS, ActionGetAccount: opts.GetQPS})
+	s.SetFaults(opts.Faults)
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /sandbox/sms", s.serveSMS)
+	s.mux.HandleFunc("GET /sandbox/stats", s.serveStats)
+	s.mux.HandleFunc("/", s.serveAPI)
+	return s, nil
+}
+
+// ServeHTTP answers the API at / and the sandbox's own routes under
+// /sandbox/.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) setQuotas(qps map[string]float64) {
+	for action, q := range qps {
+		s.buckets[action] = newBucket(q, s.opts.Now())
+	}
+}
+
+// SetFaults replaces the misbehaviour: global faults, and every account's
+// faults (counters of transient and times start afresh). What happened
+// stays: binds, sent codes, daily counts. f is not checked: call
+// f.Validate first for faults that did not come from LoadFaults.
+func (s *Server) SetFaults(f Faults) {
+	f = f.clone()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+	s.globalRules = newRules(f.Errors)
+	s.throttleRate = clamp01(f.ThrottleRate)
+	s.latency = max(f.Latency, 0)
+	for id, a := range s.accounts {
+		a.setFault(f.Accounts[id])
+	}
+}
+
+// SetAccount replaces one account's faults at run time.
+func (s *Server) SetAccount(accountID string, a AccountFault) {
+	a.Errors = append([]ErrorFault(nil), a.Errors...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.Accounts[accountID] = a
+	s.account(accountID).setFault(a)
+}
+
+// SetOutage starts an outage of mode Outage503 or OutageDrop for d (0: until
+// ended), or ends one with mode "". Any other mode panics.
+func (s *Server) SetOutage(mode string, d time.Duration) {
+	if mode != "" && mode != Outage503 && mode != OutageDrop {
+		panic(fmt.Sprintf("sandbox: unknown outage mode %q", mode))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outage = outage{mode: mode}
+	if mode != "" && d > 0 {
+		s.outage.until = s.opts.Now().Add(d)
+	}
+}
+
+// SetThrottleRate sets the fraction (0..1) of calls answered
+// Throttling.User.
+func (s *Server) SetThrottleRate(p float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttleRate = clamp01(p)
+}
+
+// SetLatency sets the delay added to every answer.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = max(d, 0)
+}
+
+// SetQuota sets action's quota in calls per second (0: unlimited), with a
+// full bucket.
+func (s *Server) SetQuota(action string, qps float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setQuotas(map[string]float64{action: qps})
+}
+
+// BindDirect binds phone to the account behind the client's back, as an
+// operator would in the console.
+func (s *Server) BindDirect(accountID, phone string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.account(accountID).boundPhone = phone
+}
+
+// SMS returns the codes sent to phone (any spelling of the number), or all
+// when phone is "", oldest first.
+func (s *Server) SMS(phone string) []SMS {
+	want := normalizePhone(phone)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []SMS{}
+	for _, m := range s.sms {
+		if phone == "" || m.Phone == want {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// LatestCode returns the code of the last SMS sent for the account: what
+// the person holding the phone would hand in.
+func (s *Server) LatestCode(accountID string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.sms) - 1; i >= 0; i-- {
+		if s.sms[i].AccountID == accountID {
+			return s.sms[i].Code, true
+		}
+	}
+	return "", false
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.clone()
+}
+
+func clamp01(p float64) float64 {
+	return min(max(p, 0), 1)
+}

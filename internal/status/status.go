@@ -1,0 +1,222 @@
+// Package status gathers what an operator looks at (members per batch and
+// state, the queues, a pause and why) into one snapshot, and renders member
+// lists and snapshots as a table, JSON or CSV.
+package status
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/pause"
+	"github.com/rdonboard/rdonboard/tasks"
+)
+
+// Queue is the state of one asynq queue.
+type Queue struct {
+	Name      string `json:"name"`
+	Paused    bool   `json:"paused"`
+	Pending   int    `json:"pending"`
+	Active    int    `json:"active"`
+	Scheduled int    `json:"scheduled"`
+	Retry     int    `json:"retry"`
+	Archived  int    `json:"archived"`
+}
+
+// Snapshot is the state of the whole job at one moment.
+type Snapshot struct {
+	At      time.Time              `json:"at"`
+	Batches []member.BatchCounts   `json:"batches"`
+	Queues  []Queue                `json:"queues"`
+	Pause   *pause.Reason          `json:"pause,omitempty"`
+	Totals  map[member.State]int64 `json:"totals"`
+}
+
+// Source reads snapshots.
+type Source struct {
+	Store *member.Store
+	Insp  *asynq.Inspector
+	Pause *pause.Controller
+}
+
+// Snapshot reads the counts of batch (all when empty), the queues and the
+// pause.
+func (s Source) Snapshot(ctx context.Context, batch string) (Snapshot, error) {
+	counts, err := s.Store.Counts(ctx, batch)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	snap := Snapshot{At: time.Now().UTC(), Batches: counts, Totals: totals(counts)}
+	if snap.Pause, err = s.Pause.Current(ctx); err != nil {
+		return Snapshot{}, err
+	}
+	snap.Queues, err = s.queues()
+	return snap, err
+}
+
+func totals(counts []member.BatchCounts) map[member.State]int64 {
+	t := map[member.State]int64{}
+	for _, b := range counts {
+		for st, n := range b.States {
+			t[st] += n
+		}
+	}
+	return t
+}
+
+func (s Source) queues() ([]Queue, error) {
+	var out []Queue
+	for _, name := range tasks.Queues {
+		info, err := s.Insp.GetQueueInfo(name)
+		if err != nil {
+			// A queue nothing was ever enqueued to does not exist yet.
+			out = append(out, Queue{Name: name})
+			continue
+		}
+		out = append(out, Queue{Name: name, Paused: info.Paused, Pending: info.Pending, Active: info.Active,
+			Scheduled: info.Scheduled, Retry: info.Retry, Archived: info.Archived})
+	}
+	return out, nil
+}
+
+// WriteTable renders a snapshot for a person: members per batch and state,
+// the queues, and the pause with what to fix.
+func WriteTable(w io.Writer, s Snapshot) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := []string{"batch"}
+	for _, st := range member.States {
+		header = append(header, string(st))
+	}
+	header = append(header, "total", "done")
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	for _, b := range s.Batches {
+		fmt.Fprintln(tw, row(b.Batch, b.States)+"\t")
+	}
+	if len(s.Batches) != 1 {
+		fmt.Fprintln(tw, row("all", s.Totals)+"\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	writeQueues(w, s.Queues)
+	if s.Pause != nil {
+		fmt.Fprintf(w, "\nPAUSED since %s: %s answered %s: %s\n  fix: %s\n  then: enqueue resume\n",
+			s.Pause.At.Format(time.RFC3339), s.Pause.Action, s.Pause.Code, s.Pause.Message, s.Pause.Remedy)
+	}
+	return nil
+}
+
+func row(name string, states map[member.State]int64) string {
+	var total, done int64
+	cells := []string{name}
+	for _, st := range member.States {
+		n := states[st]
+		total += n
+		if st.Terminal() {
+			done += n
+		}
+		cells = append(cells, strconv.FormatInt(n, 10))
+	}
+	pct := "-"
+	if total > 0 {
+		pct = fmt.Sprintf("%.0f%%", 100*float64(done)/float64(total))
+	}
+	return strings.Join(append(cells, strconv.FormatInt(total, 10), pct), "\t")
+}
+
+func writeQueues(w io.Writer, qs []Queue) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "queue\tstate\tpending\tactive\tscheduled\tretry\tarchived\t")
+	for _, q := range qs {
+		state := "running"
+		if q.Paused {
+			state = "PAUSED"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", q.Name, state, q.Pending, q.Active, q.Scheduled, q.Retry, q.Archived)
+	}
+	_ = tw.Flush()
+}
+
+// Format is an output format of member lists.
+type Format string
+
+// The formats of `worker status --format`.
+const (
+	Table Format = "table"
+	JSON  Format = "json"
+	CSV   Format = "csv"
+)
+
+// ParseFormat returns the Format named s.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case Table, JSON, CSV:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown format %q (want table, json or csv)", s)
+}
+
+// MemberWriter streams member views as a JSON array or CSV rows.
+type MemberWriter struct {
+	w      io.Writer
+	format Format
+	csv    *csv.Writer
+	n      int
+}
+
+// NewMemberWriter starts a member list in format f (JSON or CSV).
+func NewMemberWriter(w io.Writer, f Format) (*MemberWriter, error) {
+	mw := &MemberWriter{w: w, format: f}
+	if f == CSV {
+		mw.csv = csv.NewWriter(w)
+		return mw, mw.csv.Write(csvHeader)
+	}
+	_, err := io.WriteString(w, "[")
+	return mw, err
+}
+
+var csvHeader = []string{"account_id", "mobile_phone", "batch", "state", "sends", "code_attempts",
+	"code_expires_at", "last_error_code", "last_error_message", "request_id", "updated_at"}
+
+// Write adds one member.
+func (mw *MemberWriter) Write(v member.View) error {
+	mw.n++
+	if mw.format == CSV {
+		return mw.csv.Write([]string{v.AccountID, v.MobilePhone, v.Batch, string(v.State), strconv.Itoa(v.Sends),
+			strconv.Itoa(v.CodeAttempts), v.CodeExpiresAt, v.LastErrorCode, v.LastErrorMessage, v.RequestID, v.UpdatedAt})
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	sep := ",\n"
+	if mw.n == 1 {
+		sep = "\n"
+	}
+	_, err = io.WriteString(mw.w, sep+string(b))
+	return err
+}
+
+// Close ends the list.
+func (mw *MemberWriter) Close() error {
+	if mw.format == CSV {
+		mw.csv.Flush()
+		return mw.csv.Error()
+	}
+	end := "\n]\n"
+	if mw.n == 0 {
+		end = "]\n"
+	}
+	_, err := io.WriteString(mw.w, end)
+	return err
+}
