@@ -14,6 +14,13 @@ var remedies = []struct{ prefix, remedy string }{
 	{"SignatureDoesNotMatch", "check ALIBABA_CLOUD_ACCESS_KEY_SECRET: it does not match the AccessKey ID"},
 	{"InvalidSecurityToken", "renew the STS token (ALIBABA_CLOUD_SECURITY_TOKEN) or the RAM role session"},
 	{"NoCredentials", "provide credentials: ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET, a profile, or a RAM role"},
+	{"MissingSecurityToken", "set ALIBABA_CLOUD_SECURITY_TOKEN: the AccessKey is an STS key"},
+	{"InvalidTimeStamp", "set the worker's clock right (NTP): the cloud refuses requests stamped more than 15 minutes off"},
+	{"NoPermission", "grant the caller AliyunResourceDirectoryFullAccess"},
+	{"Forbidden", "grant the caller AliyunResourceDirectoryFullAccess"},
+	{"EntityNotExists.ResourceDirectory", "call from the management account of an enabled Resource Directory"},
+	{"TLS", "the endpoint's TLS certificate is not trusted: check the system CA bundle, a proxy, or ONBOARD_CLOUD_ENDPOINT"},
+	{"IncompleteSignature", "check the AccessKey pair: the request signature is incomplete"},
 }
 
 // Remedy returns what an operator must fix for a caller-wide error code.

@@ -16,6 +16,9 @@ import (
 // being checked: codes of one member are checked one at a time, in order.
 var errBusy = errors.New("an earlier code of this member is being checked")
 
+// errSending puts a code back that came while its send is being recorded.
+var errSending = errors.New("the send of this code is still being recorded")
+
 // HandleCodeSubmitted takes a code handed in (HTTP intake, `enqueue code`
 // or any asynq client) for a member waiting for one, and enqueues its bind.
 func (f *Flow) HandleCodeSubmitted(ctx context.Context, t *asynq.Task) error {
@@ -41,6 +44,11 @@ func (f *Flow) HandleCodeSubmitted(ctx context.Context, t *asynq.Task) error {
 		return snooze(busyRecheck, errBusy)
 	case member.CodeSent:
 		return f.takeCode(ctx, m, p.Code)
+	case member.Pending:
+		if m.Sending != "" {
+			// The SMS may arrive before its send is recorded.
+			return snooze(sendingRecheck, errSending)
+		}
 	}
 	f.metrics.Code("not_waiting")
 	f.logger(ctx, m).Info("code dropped: member is not waiting for one", zap.String("state", string(m.State)))

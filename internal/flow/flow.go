@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -35,6 +36,8 @@ const (
 	// busyRecheck is how long a code waits while an earlier code of the same
 	// member is being checked.
 	busyRecheck = time.Second
+	// sendingRecheck is how long a code waits while its send is recorded.
+	sendingRecheck = 100 * time.Millisecond
 )
 
 // Config holds the flow's limits.
@@ -199,7 +202,12 @@ func (f *Flow) common(ctx context.Context, m member.Member, action string, err e
 	case cloud.KindCallerWide:
 		return f.pauseFor(ctx, m, ce)
 	case cloud.KindDeferred:
-		return snooze(jitter(cloud.NextDailyReset(f.now()).Sub(f.now())+time.Minute), err)
+		at := ce.RetryAt
+		if at.IsZero() {
+			at = cloud.NextDailyReset(f.now())
+		}
+		// Spread the members over ten minutes after the reset.
+		return snooze(at.Sub(f.now())+time.Minute+rand.N(10*time.Minute), err)
 	}
 	if finalAttempt(ctx) {
 		if ferr := fail(ce); ferr != nil {

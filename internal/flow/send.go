@@ -93,9 +93,11 @@ func (f *Flow) send(ctx context.Context, m member.Member) error {
 	if _, answered := cloud.AsError(err); answered && m.Sending != "" {
 		// The cloud answered, so no SMS left: forget the mark, or a
 		// redelivery would wait for a code nobody holds.
-		if m, err = f.markSending(ctx, m, false); err != nil {
-			return err
+		cleared, merr := f.markSending(ctx, m, false)
+		if merr != nil {
+			return merr
 		}
+		m = cleared
 	}
 	return f.sendFailed(ctx, m, cloud.ActionSendCode, err)
 }

@@ -132,18 +132,20 @@ return {'unchanged', 0, 0}
 `)
 
 // submitScript counts a code handed in for a member, if the member is
-// waiting for one (code_sent, or code_submitted while an earlier code is
-// being checked) and has attempts left for the current send.
+// waiting for one (code_sent; code_submitted while an earlier code is being
+// checked; pending while its send is in flight, as the SMS may arrive
+// before the send is recorded) and has attempts left for the current send.
 //
 // ARGV[1] prefix, ARGV[2] account ID, ARGV[3] attempts allowed per send.
 // Returns {"ok", state}, {"missing"}, {"not_waiting", state} or
 // {"exhausted", state}.
 var submitScript = redis.NewScript(`
 local mk = ARGV[1] .. 'm:' .. ARGV[2]
-local cur = redis.call('HMGET', mk, 'state', 'subs')
+local cur = redis.call('HMGET', mk, 'state', 'subs', 'sending')
 local state = cur[1]
 if not state then return {'missing'} end
-if state ~= 'code_sent' and state ~= 'code_submitted' then return {'not_waiting', state} end
+local sending = state == 'pending' and cur[3]
+if state ~= 'code_sent' and state ~= 'code_submitted' and not sending then return {'not_waiting', state} end
 if tonumber(cur[2] or '0') >= tonumber(ARGV[3]) then return {'exhausted', state} end
 redis.call('HINCRBY', mk, 'subs', 1)
 return {'ok', state}

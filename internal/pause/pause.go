@@ -61,8 +61,9 @@ func (c *Controller) Pause(ctx context.Context, r Reason) (first bool, err error
 	return first, nil
 }
 
-// Resume unpauses the queues and forgets the pause; it returns the reason
-// that was recorded, or nil if none was.
+// Resume unpauses the queues, runs at once the tasks put back while they
+// were paused, and forgets the pause; it returns the reason that was
+// recorded, or nil if none was.
 func (c *Controller) Resume(ctx context.Context) (*Reason, error) {
 	r, err := c.Current(ctx)
 	if err != nil {
@@ -71,6 +72,9 @@ func (c *Controller) Resume(ctx context.Context) (*Reason, error) {
 	for _, q := range c.queues {
 		if err := c.insp.UnpauseQueue(q); err != nil && !strings.Contains(err.Error(), "not paused") {
 			return r, fmt.Errorf("resume queue %s: %w", q, err)
+		}
+		if _, err := c.insp.RunAllRetryTasks(q); err != nil && !strings.Contains(err.Error(), "not found") {
+			return r, fmt.Errorf("run waiting tasks of %s: %w", q, err)
 		}
 	}
 	if err := c.rdb.Del(ctx, c.key).Err(); err != nil {
