@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rdonboard/rdonboard/internal/ingest"
-	"github.com/rdonboard/rdonboard/internal/phone"
 	"github.com/rdonboard/rdonboard/internal/roster"
 )
 
@@ -167,11 +166,8 @@ func (s *rejectSink) write(r ingest.Reject) error {
 	if s.bar != nil {
 		_ = s.bar.Clear()
 	}
-	shown := phone.Mask(r.RawPhone)
-	if s.reveal {
-		shown = r.RawPhone
-	}
-	fmt.Fprintf(s.stderr, "line %d: rejected: account_id=%q mobile_phone=%q: %s\n", r.Line, r.AccountID, shown, r.Reason)
+	id, ph := roster.Shown(r.AccountID, r.RawPhone, s.reveal)
+	fmt.Fprintf(s.stderr, "line %d: rejected: account_id=%q mobile_phone=%q: %s\n", r.Line, id, ph, r.Reason)
 	if s.bar != nil {
 		_ = s.stderr.Flush()
 	}

@@ -321,5 +321,5 @@ func (e *Env) Flow() *flow.Flow {
 		e.t.Fatalf("harness: cloud client: %v", err)
 	}
 	e.t.Cleanup(sdk.Close)
-	return worker.BuildFlow(worker.Deps{Config: e.Config, Redis: e.Redis, Cloud: sdk, Logger: e.Logger}, nil)
+	return worker.BuildFlow(worker.Deps{Config: e.Config, Redis: e.Redis, Cloud: sdk, Logger: e.Logger})
 }

@@ -52,13 +52,11 @@ func NewRejectsWriter(w io.Writer, revealPhones bool) (*RejectsWriter, error) {
 // Write adds one rejected row: its line in the roster, its account ID and
 // phone as written, and the reason.
 func (w *RejectsWriter) Write(line int, accountID, rawPhone, reason string) error {
-	if !w.reveal {
-		accountID, rawPhone = maskAccountID(accountID), maskPhone(rawPhone)
-	}
+	accountID, rawPhone = Shown(accountID, rawPhone, w.reveal)
 	row := []Reject{{
 		Line:        line,
-		AccountID:   strings.ToValidUTF8(accountID, "\uFFFD"),
-		MobilePhone: strings.ToValidUTF8(rawPhone, "\uFFFD"),
+		AccountID:   inert(strings.ToValidUTF8(accountID, "\uFFFD")),
+		MobilePhone: inert(strings.ToValidUTF8(rawPhone, "\uFFFD")),
 		Reason:      strings.ToValidUTF8(reason, "\uFFFD"),
 	}}
 	if err := gocsv.MarshalCSVWithoutHeaders(row, w.csv); err != nil {
@@ -76,6 +74,33 @@ func (w *RejectsWriter) Flush() error {
 		return fmt.Errorf("write rejects: %w", err)
 	}
 	return nil
+}
+
+// Shown returns a rejected row's account ID and phone as reports show them:
+// masked, unless reveal is set (an operator asked for full numbers).
+func Shown(accountID, rawPhone string, reveal bool) (string, string) {
+	if reveal {
+		return accountID, rawPhone
+	}
+	return maskAccountID(accountID), maskPhone(rawPhone)
+}
+
+// inert keeps a spreadsheet from reading a cell as a formula (CSV
+// injection): a cell that opens with =, @, a tab or a carriage return, or
+// with + or - before something other than a digit, gets a leading '.
+func inert(cell string) string {
+	if cell == "" {
+		return cell
+	}
+	switch cell[0] {
+	case '=', '@', '\t', '\r':
+		return "'" + cell
+	case '+', '-':
+		if len(cell) == 1 || cell[1] < '0' || cell[1] > '9' {
+			return "'" + cell
+		}
+	}
+	return cell
 }
 
 // maskPhone masks a phone as written: the normalized form when it has

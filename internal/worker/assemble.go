@@ -33,52 +33,87 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// BuildFlow builds the flow's handlers from d, recording into m (may be
-// nil).
-func BuildFlow(d Deps, m *metrics.Metrics) *flow.Flow {
+// parts are the shared pieces of a worker process, built once and handed to
+// each feature that adds handlers, routes or components.
+type parts struct {
+	d          Deps
+	reg        *prometheus.Registry
+	metrics    *metrics.Metrics
+	store      *member.Store
+	client     *asynq.Client
+	pauser     *pause.Controller
+	limiter    *ratelimit.Limiter
+	flow       *flow.Flow
+	intake     *intake.Intake
+	mux        *asynq.ServeMux
+	mounts     map[string]http.Handler
+	components []Component
+}
+
+func newParts(d Deps) *parts {
 	if d.Logger == nil {
 		d.Logger = zap.NewNop()
 	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	p := &parts{d: d, reg: prometheus.NewRegistry(), mux: asynq.NewServeMux(), mounts: map[string]http.Handler{}}
+	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p.metrics = metrics.New(p.reg)
+	p.store = member.New(d.Redis, member.Options{})
+	p.client = asynq.NewClientFromRedisClient(d.Redis)
+	p.pauser = pause.New(d.Redis, p.store.Prefix(), tasks.CloudQueues)
+	p.limiter = newLimiter(d, p.store.Prefix(), p.metrics)
+	p.intake = intake.New(p.store, p.client, d.Config.MaxCodeAttempts)
+	return p
+}
+
+func newLimiter(d Deps, prefix string, m *metrics.Metrics) *ratelimit.Limiter {
 	cfg := d.Config
-	store := member.New(d.Redis, member.Options{})
-	limiter := ratelimit.New(d.Redis, ratelimit.Options{
-		Prefix: store.Prefix(),
+	return ratelimit.New(d.Redis, ratelimit.Options{
+		Prefix: prefix,
 		Rates:  map[string]float64{cloud.ActionSendCode: cfg.SendQPS, cloud.ActionBind: cfg.BindQPS, cloud.ActionGetAccount: cfg.GetQPS},
 		OnWait: m.LimiterWait,
 	})
-	return flow.New(flow.Params{
-		Store: store, Cloud: d.Cloud, Limiter: limiter, Client: asynq.NewClientFromRedisClient(d.Redis),
-		Logger: d.Logger.Named("flow"), Metrics: m, Pauser: pause.New(d.Redis, store.Prefix(), tasks.CloudQueues),
-		Now: d.Now, Config: flow.Config{MaxSends: cfg.MaxSends, MaxCodeAttempts: cfg.MaxCodeAttempts},
+}
+
+func (p *parts) addFlow() {
+	cfg := p.d.Config
+	p.flow = flow.New(flow.Params{
+		Store: p.store, Cloud: p.d.Cloud, Limiter: p.limiter, Client: p.client, Logger: p.d.Logger.Named("flow"),
+		Metrics: p.metrics, Pauser: p.pauser, Now: p.d.Now,
+		Config: flow.Config{MaxSends: cfg.MaxSends, MaxCodeAttempts: cfg.MaxCodeAttempts},
 	})
+	p.flow.Register(p.mux)
+	p.mounts["GET /metrics"] = promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{})
+}
+
+// BuildFlow builds the flow's handlers from d, for calling them directly.
+func BuildFlow(d Deps) *flow.Flow {
+	p := newParts(d)
+	p.addFlow()
+	return p.flow
 }
 
 // Assemble builds a worker process from its settings: store, limiter,
 // flow, lanes, HTTP API and metrics. The binary, the tests and the demo
 // all build workers this way.
 func Assemble(d Deps) *Worker {
-	if d.Logger == nil {
-		d.Logger = zap.NewNop()
-	}
-	cfg := d.Config
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := metrics.New(reg)
-	store := member.New(d.Redis, member.Options{})
-	client := asynq.NewClientFromRedisClient(d.Redis)
-	mux := asynq.NewServeMux()
-	BuildFlow(d, m).Register(mux)
-	api := httpapi.New(httpapi.Params{
-		Store: store, Intake: intake.New(store, client, cfg.MaxCodeAttempts), Redis: d.Redis,
-		Logger: d.Logger.Named("http"), Metrics: m, Token: cfg.CallbackToken,
-		Mounts: map[string]http.Handler{"GET /metrics": promhttp.HandlerFor(reg, promhttp.HandlerOpts{})},
-	})
+	p := newParts(d)
+	p.addFlow()
+	p.addReconcile()
+	p.addWeb()
+	cfg := p.d.Config
 	var srv *http.Server
 	if cfg.HTTPAddr != "" {
+		api := httpapi.New(httpapi.Params{
+			Store: p.store, Intake: p.intake, Redis: p.d.Redis, Logger: p.d.Logger.Named("http"),
+			Metrics: p.metrics, Token: cfg.CallbackToken, Mounts: p.mounts,
+		})
 		srv = httpapi.Server(cfg.HTTPAddr, api)
 	}
 	return New(Params{
-		Redis: d.Redis, Handler: mux, Concurrency: cfg.Concurrency, PollInterval: cfg.PollInterval,
-		Logger: d.Logger, HTTP: srv,
+		Redis: p.d.Redis, Handler: p.mux, Concurrency: cfg.Concurrency, PollInterval: cfg.PollInterval,
+		Logger: p.d.Logger, HTTP: srv, Components: p.components,
 	})
 }

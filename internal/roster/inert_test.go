@@ -1,0 +1,34 @@
+package roster
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// A rejects file opened in a spreadsheet must not run a formula that an
+// account ID cell smuggled in.
+func TestRejectsCellsCannotBeFormulas(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w, err := NewRejectsWriter(&buf, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"=HYPERLINK(\"http://x\")", "@SUM(A1)", "-A1", "+86 139 0000 1234"} {
+		if err := w.Write(2, id, "+86 139 0000 1234", "bad"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")[1:]
+	want := []string{`2,"'=HYPERLINK(""http://x"")",+86 139 0000 1234,bad`, `2,'@SUM(A1),+86 139 0000 1234,bad`,
+		`2,'-A1,+86 139 0000 1234,bad`, `2,+86 139 0000 1234,+86 139 0000 1234,bad`}
+	for i, l := range lines {
+		if l != want[i] {
+			t.Errorf("row %d = %s, want %s", i, l, want[i])
+		}
+	}
+}
