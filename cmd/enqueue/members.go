@@ -199,14 +199,5 @@ func printSummary(w io.Writer, s ingest.Summary, format, rejectsPath string) err
 			RejectsFile string `json:"rejects_file,omitempty"`
 		}{s, rejectsPath})
 	}
-	verb := "accepted"
-	if s.DryRun {
-		verb = "would be accepted"
-	}
-	_, err := fmt.Fprintf(w, "%d rows: %d %s (%d restarted), %d unchanged, %d rejected\n",
-		s.Rows, s.Accepted, verb, s.Restarted, s.Unchanged, s.Rejected)
-	if err == nil && s.Rejected > 0 && rejectsPath != "" {
-		_, err = fmt.Fprintf(w, "rejected rows: %s\n", rejectsPath)
-	}
-	return err
+	return ingest.WriteSummary(w, s, rejectsPath)
 }

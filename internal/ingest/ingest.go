@@ -291,3 +291,18 @@ func (r *run) progress(offset int64) {
 	defer r.mu.Unlock()
 	r.hooks.Progress(offset, r.summary())
 }
+
+// WriteSummary writes the one-line summary `enqueue members` prints, and
+// where the rejected rows are when there are any.
+func WriteSummary(w io.Writer, s Summary, rejectsPath string) error {
+	verb := "accepted"
+	if s.DryRun {
+		verb = "would be accepted"
+	}
+	_, err := fmt.Fprintf(w, "%d rows: %d %s (%d restarted), %d unchanged, %d rejected\n",
+		s.Rows, s.Accepted, verb, s.Restarted, s.Unchanged, s.Rejected)
+	if err == nil && s.Rejected > 0 && rejectsPath != "" {
+		_, err = fmt.Fprintf(w, "rejected rows: %s\n", rejectsPath)
+	}
+	return err
+}

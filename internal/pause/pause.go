@@ -73,7 +73,8 @@ func (c *Controller) Resume(ctx context.Context) (*Reason, error) {
 		if err := c.insp.UnpauseQueue(q); err != nil && !strings.Contains(err.Error(), "not paused") {
 			return r, fmt.Errorf("resume queue %s: %w", q, err)
 		}
-		if _, err := c.insp.RunAllRetryTasks(q); err != nil && !strings.Contains(err.Error(), "not found") {
+		// A queue nothing was ever enqueued to does not exist yet.
+		if _, err := c.insp.RunAllRetryTasks(q); err != nil && !strings.Contains(err.Error(), "does not exist") {
 			return r, fmt.Errorf("run waiting tasks of %s: %w", q, err)
 		}
 	}

@@ -23,8 +23,12 @@ const (
 	// DefaultMaxWait is the longest a caller waits in Wait before it is told
 	// to come back later.
 	DefaultMaxWait = 10 * time.Second
-	// DefaultRecovery is the time a halved rate takes to climb back to full.
-	DefaultRecovery = 30 * time.Second
+	// DefaultRecovery is the time a rate pushed to nothing would take to
+	// climb back to full; a halved rate is back in half of it.
+	DefaultRecovery = 10 * time.Second
+	// halveEvery is the least time between two halvings: throttles that
+	// arrive together answer one overload.
+	halveEvery = 2 * time.Second
 	// DefaultMinFactor is the lowest share of the configured rate a run of
 	// throttles can push the rate to.
 	DefaultMinFactor = 0.05
@@ -150,11 +154,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Throttled records that the cloud throttled action: the shared rate of
-// every process halves (not below MinFactor of the configured rate) and
-// climbs back to full over Recovery.
+// every process halves (at most once every two seconds, not below
+// MinFactor of the configured rate) and climbs back linearly, to full within
+// Recovery.
 func (l *Limiter) Throttled(ctx context.Context, action string) error {
 	f, err := backoffScript.Run(ctx, l.rdb, []string{l.factorKey(action)},
-		l.opts.Recovery.Milliseconds(), l.opts.MinFactor).Float64()
+		l.opts.Recovery.Milliseconds(), l.opts.MinFactor, halveEvery.Milliseconds()).Float64()
 	if err != nil {
 		return fmt.Errorf("back off %s: %w", action, err)
 	}
@@ -216,14 +221,18 @@ var factorScript = redis.NewScript(currentFactor + `
 return tostring(current(KEYS[1], tonumber(ARGV[1])))
 `)
 
-// backoffScript halves the factor in force. KEYS[1] factor key; ARGV[1]
-// recovery ms; ARGV[2] lowest factor.
+// backoffScript halves the factor in force, at most once per ARGV[3] ms:
+// throttles that arrive together answer one overload, and halving for each
+// would cut the rate far below what the cloud allows. KEYS[1] factor key;
+// ARGV[1] recovery ms; ARGV[2] lowest factor.
 var backoffScript = redis.NewScript(currentFactor + `
 local recovery, floor = tonumber(ARGV[1]), tonumber(ARGV[2])
-local f = current(KEYS[1], recovery) / 2
-if f < floor then f = floor end
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local last = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
+if now - last < tonumber(ARGV[3]) then return tostring(current(KEYS[1], recovery)) end
+local f = current(KEYS[1], recovery) / 2
+if f < floor then f = floor end
 redis.call('HSET', KEYS[1], 'f', tostring(f), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(recovery * (1 - f)) + 1000)
 return tostring(f)
