@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/hibiken/asynq"
-	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/member"
@@ -62,8 +61,7 @@ func (f *Flow) bindFailed(ctx context.Context, m member.Member, err error) error
 			return merr
 		}
 	}
-	f.logger(ctx, m).Warn("bind failed; will retry", zap.String("class", ce.Kind.String()),
-		zap.String("error_code", ce.Code), zap.String("request_id", ce.RequestID))
+	f.logRetry(ctx, m, cloud.ActionBind, ce)
 	return f.common(ctx, m, cloud.ActionBind, err, func(ce *cloud.Error) error {
 		_, _, err := f.move(ctx, m, failMove(member.CodeSubmitted, ce, "bind failed after every retry: "+ce.Code))
 		return err

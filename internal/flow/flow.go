@@ -237,6 +237,17 @@ func (f *Flow) pauseFor(ctx context.Context, m member.Member, ce *cloud.Error) e
 	return snooze(jitter(pausedRecheck), ce)
 }
 
+// logRetry logs a cloud failure that will be retried: a throttle is routine
+// (debug), anything else a warning.
+func (f *Flow) logRetry(ctx context.Context, m member.Member, action string, ce *cloud.Error) {
+	level := zap.WarnLevel
+	if ce.Kind == cloud.KindThrottled {
+		level = zap.DebugLevel
+	}
+	f.logger(ctx, m).Log(level, "cloud call failed; will retry", zap.String("action", action),
+		zap.String("class", ce.Kind.String()), zap.String("error_code", ce.Code), zap.String("request_id", ce.RequestID))
+}
+
 // failMove returns the move that ends a member in failed with ce.
 func failMove(from member.State, ce *cloud.Error, reason string) member.Move {
 	return member.Move{From: []member.State{from}, To: member.Failed, Reason: reason, RequestID: ce.RequestID,

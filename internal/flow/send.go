@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/member"
@@ -152,8 +151,7 @@ func (f *Flow) sendFailed(ctx context.Context, m member.Member, action string, e
 		_, _, err = f.move(ctx, m, failMove(member.Pending, ce, action+" refused: "+ce.Code))
 		return err
 	}
-	f.logger(ctx, m).Warn("cloud call failed; will retry", zap.String("action", action),
-		zap.String("class", ce.Kind.String()), zap.String("error_code", ce.Code), zap.String("request_id", ce.RequestID))
+	f.logRetry(ctx, m, action, ce)
 	return f.common(ctx, m, action, err, func(ce *cloud.Error) error {
 		_, _, err := f.move(ctx, m, failMove(member.Pending, ce, action+" failed after every retry: "+ce.Code))
 		return err
