@@ -18,6 +18,7 @@ import (
 
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
+	"github.com/rdonboard/rdonboard/internal/reconcile"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -39,6 +40,12 @@ type Snapshot struct {
 	Queues  []Queue                `json:"queues"`
 	Pause   *pause.Reason          `json:"pause,omitempty"`
 	Totals  map[member.State]int64 `json:"totals"`
+	// Reconcile holds the last reconciliation runs, newest first (empty
+	// without Source.Runs, or before the first run).
+	Reconcile []reconcile.Summary `json:"reconcile,omitempty"`
+	// ReconcileVerifyAll is the newest finished verify-all run, whose drift
+	// stands until the next one (nil without Source.Runs, or before one).
+	ReconcileVerifyAll *reconcile.Summary `json:"reconcile_verify_all,omitempty"`
 }
 
 // Source reads snapshots.
@@ -46,7 +53,12 @@ type Source struct {
 	Store *member.Store
 	Insp  *asynq.Inspector
 	Pause *pause.Controller
+	// Runs, if set, adds the last reconciliation runs to snapshots.
+	Runs *reconcile.Runs
 }
+
+// ReconcileRuns is how many reconciliation runs a snapshot holds.
+const ReconcileRuns = 10
 
 // Snapshot reads the counts of batch (all when empty), the queues and the
 // pause.
@@ -59,8 +71,26 @@ func (s Source) Snapshot(ctx context.Context, batch string) (Snapshot, error) {
 	if snap.Pause, err = s.Pause.Current(ctx); err != nil {
 		return Snapshot{}, err
 	}
+	if err := s.addRuns(ctx, &snap); err != nil {
+		return Snapshot{}, err
+	}
 	snap.Queues, err = s.queues()
 	return snap, err
+}
+
+func (s Source) addRuns(ctx context.Context, snap *Snapshot) error {
+	if s.Runs == nil {
+		return nil
+	}
+	var err error
+	if snap.Reconcile, err = s.Runs.Last(ctx, ReconcileRuns); err != nil {
+		return err
+	}
+	v, ok, err := s.Runs.LastVerifyAll(ctx)
+	if ok {
+		snap.ReconcileVerifyAll = &v
+	}
+	return err
 }
 
 func totals(counts []member.BatchCounts) map[member.State]int64 {
@@ -113,7 +143,27 @@ func WriteTable(w io.Writer, s Snapshot) error {
 		fmt.Fprintf(w, "\nPAUSED since %s: %s answered %s: %s\n  fix: %s\n  then: enqueue resume\n",
 			s.Pause.At.Format(time.RFC3339), s.Pause.Action, s.Pause.Code, s.Pause.Message, s.Pause.Remedy)
 	}
+	writeReconcile(w, s.Reconcile, s.ReconcileVerifyAll)
 	return nil
+}
+
+// writeReconcile renders the last reconciliation run, and the drift the
+// last verify-all run found.
+func writeReconcile(w io.Writer, runs []reconcile.Summary, verified *reconcile.Summary) {
+	if len(runs) == 0 {
+		return
+	}
+	r := runs[0]
+	fmt.Fprintf(w, "\nlast reconciliation: %s %s at %s: %d scanned, repairs: %s, %d cloud calls",
+		r.Slot, r.Outcome(), r.FinishedAt.Format(time.RFC3339), r.MembersScanned, r.RepairsText(), r.CloudCalls)
+	if r.ErrorCount > 0 {
+		fmt.Fprintf(w, ", %d errors", r.ErrorCount)
+	}
+	fmt.Fprintln(w)
+	if d := verified; d != nil && d.Drift.Count > 0 {
+		fmt.Fprintf(w, "DRIFT (run %s): %d members bound here have no phone in the cloud: %s\n  check them in the console\n",
+			d.Slot, d.Drift.Count, strings.Join(d.Drift.AccountIDs, " "))
+	}
 }
 
 func row(name string, states map[member.State]int64) string {

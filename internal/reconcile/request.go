@@ -1,0 +1,69 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/rdonboard/rdonboard/tasks"
+)
+
+// DefaultPoll is how often Request looks for the run's summary.
+const DefaultPoll = 250 * time.Millisecond
+
+// ManualSlot names a run asked for at t: "manual-<unix ms>".
+func ManualSlot(t time.Time) string {
+	return manualPrefix + strconv.FormatInt(t.UnixMilli(), 10)
+}
+
+// RequestOptions configure Request.
+type RequestOptions struct {
+	// VerifyAll asks the cloud about every member, not only those in doubt.
+	VerifyAll bool
+	// Poll: see DefaultPoll (0).
+	Poll time.Duration
+	// Now is the clock naming the slot; default time.Now.
+	Now func() time.Time
+}
+
+// Request enqueues a manual run (the task the scheduler enqueues, on slot
+// "manual-<unix ms>") and waits until a worker has run it and stored its
+// summary, or until ctx ends (a deadline is the caller's timeout).
+func Request(ctx context.Context, client *asynq.Client, runs *Runs, opts RequestOptions) (Summary, error) {
+	if opts.Poll <= 0 {
+		opts.Poll = DefaultPoll
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	slot := ManualSlot(opts.Now())
+	t, err := tasks.NewReconcile(slot, opts.VerifyAll)
+	if err != nil {
+		return Summary{}, err
+	}
+	if _, err := client.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return Summary{}, fmt.Errorf("enqueue reconciliation run: %w", err)
+	}
+	return Wait(ctx, runs, slot, opts.Poll)
+}
+
+// Wait polls the stored summaries for slot until it is there or ctx ends.
+func Wait(ctx context.Context, runs *Runs, slot string, poll time.Duration) (Summary, error) {
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		s, err := runs.Find(ctx, slot)
+		if !errors.Is(err, ErrNoRun) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return Summary{}, fmt.Errorf("reconciliation run %s: no summary yet (is a worker running?): %w", slot, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package reconcile_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/rdonboard/rdonboard/internal/config"
+	"github.com/rdonboard/rdonboard/internal/harness"
+	"github.com/rdonboard/rdonboard/internal/reconcile"
+)
+
+func TestTwoWorkersRunOncePerSlot(t *testing.T) {
+	t.Parallel()
+	b := setup(t, harness.Options{Workers: 2, Configure: func(c *config.Config) { c.ReconcileCron = "@every 1s" }})
+	b.admit(t, harness.Members(0, 20)...)
+
+	time.Sleep(4200 * time.Millisecond)
+	b.env.Worker(0).Stop()
+	b.env.Worker(1).Stop()
+
+	runs, err := b.runs.Last(b.ctx, reconcile.MaxRuns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perSlot := map[string]int{}
+	for _, r := range runs {
+		perSlot[r.Slot]++
+		if _, err := time.Parse(time.RFC3339, r.Slot); err != nil {
+			t.Errorf("slot %q is not a schedule slot", r.Slot)
+		}
+	}
+	for slot, n := range perSlot {
+		if n != 1 {
+			t.Errorf("slot %s ran %d times, want once", slot, n)
+		}
+	}
+	t.Logf("runs per slot: %v", perSlot)
+	if len(perSlot) < 2 {
+		t.Errorf("%d slots ran in about 4s of a 1s schedule, want several: %v", len(perSlot), perSlot)
+	}
+	enqueued := enqueuesPerSlot(t, b.env.Logs())
+	for slot, n := range enqueued {
+		if n != 1 {
+			t.Errorf("slot %s enqueued %d times by the two schedulers, want once", slot, n)
+		}
+	}
+	if len(enqueued) < len(perSlot) {
+		t.Errorf("enqueued slots %v, fewer than the runs %v", enqueued, perSlot)
+	}
+}
+
+// enqueuesPerSlot counts the schedulers' "run enqueued" log lines by slot.
+func enqueuesPerSlot(t *testing.T, logs string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, line := range strings.Split(logs, "\n") {
+		var e struct{ Msg, Slot string }
+		if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "reconciliation run enqueued" {
+			out[e.Slot]++
+		}
+	}
+	return out
+}
+
+func TestEverySlotsAreTheSameForEveryProcess(t *testing.T) {
+	t.Parallel()
+	sched, err := cron.ParseStandard("@every 1m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for _, started := range []time.Duration{7 * time.Second, 23*time.Second + 400*time.Millisecond, 59 * time.Second} {
+		if got := reconcile.Next(sched, base.Add(started)); !got.Equal(base.Add(time.Minute)) {
+			t.Errorf("process at +%s: next slot %s, want %s", started, got, base.Add(time.Minute))
+		}
+	}
+	if got := reconcile.SlotName(base.In(time.FixedZone("CST", 8*3600))); got != "2026-03-01T10:00:00Z" {
+		t.Errorf("slot name %s, want UTC RFC 3339", got)
+	}
+}
