@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/harness"
+	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/redistest"
@@ -292,5 +295,30 @@ func TestResumeCommand(t *testing.T) {
 	}
 	if cur, _ := ctl.Current(context.Background()); cur != nil {
 		t.Errorf("pause still recorded: %+v", cur)
+	}
+}
+
+func TestReconcileCommandRunsAPassAndPrintsItsSummary(t *testing.T) {
+	t.Parallel()
+	env := harness.Start(t, harness.Options{})
+	env.Enqueue("r", harness.Members(0, 3), ingest.Options{})
+	r := run(t, env.RedisURL, "reconcile", "--format", "json", "--timeout", "60s")
+	if r.code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, r.stdout)
+	}
+	if sum["members_scanned"] == nil || sum["finished_at"] == nil {
+		t.Errorf("summary lacks members_scanned or finished_at: %s", r.stdout)
+	}
+}
+
+func TestReconcileCommandWithoutWorkerTimesOut(t *testing.T) {
+	t.Parallel()
+	r := run(t, redistest.URL(t), "reconcile", "--timeout", "1s")
+	if r.code != 2 {
+		t.Errorf("no worker to run it: exit %d, want 2; stderr %q", r.code, r.stderr)
 	}
 }
