@@ -79,8 +79,9 @@ func (s *Store) batchesOf(ctx context.Context, batch string) ([]string, error) {
 }
 
 // Scan calls fn with every member that f selects, a page at a time, batch
-// by batch and state by state. Members that change state during the scan
-// may be seen twice or not at all; the indexes, not the keyspace, are read.
+// by batch and state by state, reading the indexes, never the keyspace.
+// A member that changes state during the scan may be seen twice or not at
+// all; one that stays is seen once.
 func (s *Store) Scan(ctx context.Context, f Filter, fn func([]Member) error) error {
 	batches, err := s.batchesOf(ctx, f.Batch)
 	if err != nil {
@@ -92,34 +93,12 @@ func (s *Store) Scan(ctx context.Context, f Filter, fn func([]Member) error) err
 	}
 	for _, b := range batches {
 		for _, st := range states {
-			if err := s.scanIndex(ctx, s.indexKey(b, st), fn); err != nil {
+			if err := s.ScanIndex(ctx, b, st, NoLimit, fn); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-func (s *Store) scanIndex(ctx context.Context, key string, fn func([]Member) error) error {
-	for start := int64(0); ; start += PageSize {
-		ids, err := s.rdb.ZRange(ctx, key, start, start+PageSize-1).Result()
-		if err != nil {
-			return fmt.Errorf("page %s: %w", key, err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		ms, err := s.GetMany(ctx, ids)
-		if err != nil {
-			return err
-		}
-		if err := fn(ms); err != nil {
-			return err
-		}
-		if len(ids) < PageSize {
-			return nil
-		}
-	}
 }
 
 // GetMany returns the members of ids that exist, in the order of ids, in
