@@ -10,6 +10,7 @@ import (
 
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
+	"github.com/rdonboard/rdonboard/internal/reconcile"
 	"github.com/rdonboard/rdonboard/internal/status"
 	"github.com/rdonboard/rdonboard/tasks"
 )
@@ -17,6 +18,7 @@ import (
 type statusFlags struct {
 	batch, state, format string
 	reveal               bool
+	links                bool
 }
 
 func (a *app) statusCmd() *cobra.Command {
@@ -34,10 +36,14 @@ func (a *app) statusCmd() *cobra.Command {
 	fl.StringVar(&f.state, "state", "", "only members in this state (json, csv)")
 	fl.StringVar(&f.format, "format", "table", "table, json or csv")
 	fl.BoolVar(&f.reveal, "reveal-phones", false, "print full phone numbers (default: masked)")
+	fl.BoolVar(&f.links, "links", false, "print the self-service code link of each member waiting for a code (CSV)")
 	return cmd
 }
 
 func (a *app) status(ctx context.Context, f statusFlags) error {
+	if f.links {
+		return a.printLinks(ctx, f.batch)
+	}
 	format, err := status.ParseFormat(f.format)
 	if err != nil {
 		return err
@@ -55,7 +61,7 @@ func (a *app) status(ctx context.Context, f statusFlags) error {
 	store := member.New(a.rdb, member.Options{})
 	if format == status.Table {
 		src := status.Source{Store: store, Insp: asynq.NewInspectorFromRedisClient(a.rdb),
-			Pause: pause.New(a.rdb, store.Prefix(), tasks.CloudQueues)}
+			Pause: pause.New(a.rdb, store.Prefix(), tasks.CloudQueues), Runs: reconcile.NewRuns(a.rdb, store.Prefix())}
 		snap, err := src.Snapshot(ctx, f.batch)
 		if err != nil {
 			return err

@@ -48,6 +48,14 @@ type Config struct {
 	CloudTimeout time.Duration
 	// PollInterval is how often an idle worker looks for new tasks.
 	PollInterval time.Duration
+	// LinkSecret signs the self-service code links; empty disables them.
+	LinkSecret string
+	// PublicURL is the base URL people reach the worker's HTTP server at,
+	// for the links; empty means http://HTTPAddr.
+	PublicURL string
+	// DashboardWritable lets the queue dashboard act on tasks and queues
+	// (delete, run, pause); off by default: read-only.
+	DashboardWritable bool
 }
 
 // setting is one variable and its flag.
@@ -80,6 +88,9 @@ var settings = []setting{
 	{"ONBOARD_LOG_LEVEL", "log-level", "log level: debug, info, warn, error", str(func(c *Config) *string { return &c.LogLevel }, "info")},
 	{"ONBOARD_CLOUD_TIMEOUT", "cloud-timeout", "time limit of one cloud call", duration(func(c *Config) *time.Duration { return &c.CloudTimeout }, 15*time.Second)},
 	{"ONBOARD_POLL_INTERVAL", "poll-interval", "how often an idle worker looks for new tasks", duration(func(c *Config) *time.Duration { return &c.PollInterval }, 10*time.Millisecond)},
+	{"ONBOARD_LINK_SECRET", "link-secret", "secret signing the self-service code links (at least 16 characters; without it links are off); prefer the variable", str(func(c *Config) *string { return &c.LinkSecret }, "")},
+	{"ONBOARD_PUBLIC_URL", "public-url", "base URL of the worker's HTTP server as phone owners reach it, for the links (default http://ONBOARD_HTTP_ADDR)", str(func(c *Config) *string { return &c.PublicURL }, "")},
+	{"ONBOARD_DASHBOARD_WRITABLE", "dashboard-writable", "let the /monitoring/ dashboard delete, run and pause (default read-only)", boolean(func(c *Config) *bool { return &c.DashboardWritable }, false)},
 }
 
 // Group names a set of settings a command uses.
@@ -157,6 +168,9 @@ func (c *Config) Validate(g Group) error {
 	check(c.MaxSends >= 1, "ONBOARD_MAX_SENDS (--max-sends) must be at least 1, got %d", c.MaxSends)
 	check(c.CloudTimeout >= time.Second, "ONBOARD_CLOUD_TIMEOUT (--cloud-timeout) must be at least 1s, got %s", c.CloudTimeout)
 	check(c.PollInterval >= time.Millisecond, "ONBOARD_POLL_INTERVAL (--poll-interval) must be at least 1ms, got %s", c.PollInterval)
+	check(c.LinkSecret == "" || len(c.LinkSecret) >= 16, "ONBOARD_LINK_SECRET (--link-secret) must be at least 16 characters")
+	pub, err := url.Parse(c.PublicURL)
+	check(c.PublicURL == "" || (err == nil && (pub.Scheme == "https" || pub.Scheme == "http") && pub.Host != ""), "ONBOARD_PUBLIC_URL (--public-url) %q: want a full http(s):// URL", c.PublicURL)
 	_, err = cron.ParseStandard(c.ReconcileCron)
 	check(err == nil, "ONBOARD_RECONCILE_CRON (--reconcile-cron) %q: %v", c.ReconcileCron, err)
 	return errors.Join(errs...)
@@ -179,6 +193,13 @@ func float(field func(*Config) *float64, def float64) kind {
 func integer(field func(*Config) *int, def int) kind {
 	return kind{
 		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.IntVar(field(c), flag, def, usage) },
+		parse:    setFlag,
+	}
+}
+
+func boolean(field func(*Config) *bool, def bool) kind {
+	return kind{
+		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.BoolVar(field(c), flag, def, usage) },
 		parse:    setFlag,
 	}
 }

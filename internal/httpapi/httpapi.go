@@ -5,12 +5,10 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,9 +38,8 @@ type Params struct {
 
 // API is the worker's HTTP handler.
 type API struct {
-	p     Params
-	mux   *http.ServeMux
-	token [32]byte
+	p   Params
+	mux *http.ServeMux
 }
 
 // New returns the API.
@@ -50,10 +47,10 @@ func New(p Params) *API {
 	if p.Logger == nil {
 		p.Logger = zap.NewNop()
 	}
-	a := &API{p: p, mux: http.NewServeMux(), token: sha256.Sum256([]byte(p.Token))}
-	a.mux.Handle("POST /v1/codes", a.authed(http.HandlerFunc(a.postCode)))
-	a.mux.Handle("GET /v1/members/{account_id}", a.authed(http.HandlerFunc(a.getMember)))
-	a.mux.Handle("GET /v1/members", a.authed(http.HandlerFunc(a.listMembers)))
+	a := &API{p: p, mux: http.NewServeMux()}
+	a.mux.Handle("POST /v1/codes", RequireToken(p.Token, http.HandlerFunc(a.postCode)))
+	a.mux.Handle("GET /v1/members/{account_id}", RequireToken(p.Token, http.HandlerFunc(a.getMember)))
+	a.mux.Handle("GET /v1/members", RequireToken(p.Token, http.HandlerFunc(a.listMembers)))
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -70,36 +67,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 
 // Authorized reports whether r carries the bearer token. Always false when
 // no token is configured.
-func (a *API) Authorized(r *http.Request) bool {
-	if a.p.Token == "" {
-		return false
-	}
-	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
-	}
-	// Hashing first makes the comparison constant-time in the token's
-	// length too.
-	sum := sha256.Sum256([]byte(strings.TrimSpace(given)))
-	return subtle.ConstantTimeCompare(sum[:], a.token[:]) == 1
-}
-
-// authed guards h with the bearer token: 503 when none is configured, 401
-// when it is missing or wrong.
-func (a *API) authed(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.p.Token == "" {
-			writeError(w, http.StatusServiceUnavailable, "the API is disabled: set ONBOARD_CALLBACK_TOKEN on the worker")
-			return
-		}
-		if !a.Authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="rdonboard"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
+func (a *API) Authorized(r *http.Request) bool { return Bearer(r, a.p.Token) }
 
 type codeRequest struct {
 	AccountID string `json:"account_id"`
@@ -147,14 +115,19 @@ func submitStatus(err error) (int, string) {
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, string) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return http.StatusRequestEntityTooLarge, "body larger than 4 KiB"
+	err := dec.Decode(v)
+	if err == nil {
+		// One JSON value and nothing after it: a second object or trailing
+		// bytes are not a submission to guess at.
+		if _, err = dec.Token(); errors.Is(err, io.EOF) {
+			return 0, ""
 		}
-		return http.StatusBadRequest, "body must be JSON: {\"account_id\":\"…\",\"code\":\"123456\"}"
 	}
-	return 0, ""
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge, "body larger than 4 KiB"
+	}
+	return http.StatusBadRequest, "body must be one JSON object: {\"account_id\":\"…\",\"code\":\"123456\"}"
 }
 
 func (a *API) getMember(w http.ResponseWriter, r *http.Request) {

@@ -1,5 +1,58 @@
 package worker
 
+import (
+	"context"
+	"maps"
+
+	"github.com/hibiken/asynq"
+	"go.uber.org/zap"
+
+	"github.com/rdonboard/rdonboard/internal/cloud"
+	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/metrics"
+	"github.com/rdonboard/rdonboard/internal/redisconn"
+	"github.com/rdonboard/rdonboard/internal/status"
+	"github.com/rdonboard/rdonboard/internal/web"
+)
+
 // addWeb adds the web surface: the queue dashboard, the status page, the
 // self-service code page and the collectors behind /metrics.
-func (p *parts) addWeb() {}
+func (p *parts) addWeb() {
+	cfg := p.d.Config
+	insp := asynq.NewInspectorFromRedisClient(p.d.Redis)
+	p.reg.MustRegister(metrics.NewQueueCollector(insp), metrics.NewStateCollector(p.stateSource()))
+	site := web.New(web.Params{
+		Store: p.store, Intake: p.intake, Token: cfg.CallbackToken,
+		Status:    status.Source{Store: p.store, Insp: insp, Pause: p.pauser},
+		Links:     web.NewLinks(cfg.LinkSecret, p.d.Now),
+		PublicURL: cfg.PublicURL, Dashboard: p.dashboardConn(), DashboardWritable: cfg.DashboardWritable,
+		MaxCodeAttempts: cfg.MaxCodeAttempts, Logger: p.d.Logger.Named("web"), Now: p.d.Now,
+	})
+	maps.Copy(p.mounts, site.Routes())
+	p.components = append(p.components, site)
+}
+
+// stateSource is what /metrics reads of the job at each scrape.
+func (p *parts) stateSource() metrics.StateSource {
+	return metrics.StateSource{
+		Counts:  func(ctx context.Context) ([]member.BatchCounts, error) { return p.store.Counts(ctx, "") },
+		Rate:    p.limiter.Rate,
+		Actions: []string{cloud.ActionSendCode, cloud.ActionBind, cloud.ActionGetAccount},
+		Paused: func(ctx context.Context) (bool, error) {
+			r, err := p.pauser.Current(ctx)
+			return r != nil, err
+		},
+	}
+}
+
+// dashboardConn is asynqmon's connection (it opens its own), or nil when
+// REDIS_URL does not parse; the worker's own connection parsed it already.
+func (p *parts) dashboardConn() asynq.RedisConnOpt {
+	cfg := p.d.Config
+	opt, err := redisconn.Parse(cfg.RedisURL, redisconn.Options{CAFile: cfg.RedisCAFile})
+	if err != nil {
+		p.d.Logger.Error("queue dashboard off", zap.Error(err))
+		return nil
+	}
+	return opt
+}

@@ -1,0 +1,139 @@
+// Package web owns the worker's pages: the status page and the queue
+// dashboard (asynqmon) for operators, behind the callback token or a login
+// session, and the self-service code page that a phone's owner reaches
+// through a signed link and that grants nothing else.
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"go.uber.org/zap"
+
+	"github.com/rdonboard/rdonboard/internal/httpapi"
+	"github.com/rdonboard/rdonboard/internal/intake"
+	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/status"
+)
+
+// formLimit bounds a form body.
+const formLimit = 4 << 10
+
+// Params are the parts the pages are built from.
+type Params struct {
+	Store  *member.Store
+	Intake *intake.Intake
+	Status status.Source
+	// Token is the callback token (ONBOARD_CALLBACK_TOKEN): the operator's
+	// key to the status page and the dashboard; empty closes them (503).
+	Token string
+	// Links signs the self-service links; nil turns them off.
+	Links *Links
+	// PublicURL is the base of the links the API hands out; empty uses the
+	// host the API was reached at.
+	PublicURL string
+	// Dashboard is the queue dashboard's Redis connection; nil serves 503
+	// at /monitoring/.
+	Dashboard asynq.RedisConnOpt
+	// DashboardWritable lets the dashboard delete, run and pause; default
+	// read-only.
+	DashboardWritable bool
+	// MaxCodeAttempts is the number of codes accepted per send, shown to
+	// phone owners.
+	MaxCodeAttempts int
+	Logger          *zap.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Site is the web surface. It is a worker component: Shutdown closes the
+// dashboard's connections.
+type Site struct {
+	p     Params
+	auth  *auth
+	dash  *asynqmon.HTTPHandler
+	pages map[string]*template.Template
+}
+
+//go:embed templates
+var templateFS embed.FS
+
+// New returns the site.
+func New(p Params) *Site {
+	if p.Logger == nil {
+		p.Logger = zap.NewNop()
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	s := &Site{p: p, auth: newAuth(p.Token, p.Now), pages: parsePages()}
+	if p.Dashboard != nil {
+		s.dash = newDashboard(p.Dashboard, p.DashboardWritable)
+	}
+	return s
+}
+
+func parsePages() map[string]*template.Template {
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"status", "code", "login"} {
+		pages[name] = template.Must(template.New(name).Funcs(funcs).
+			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return pages
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+}
+
+// Routes returns the site's handlers by ServeMux pattern, for the API's
+// mounts.
+func (s *Site) Routes() map[string]http.Handler {
+	guard := s.auth.guard
+	return map[string]http.Handler{
+		"GET /{$}":                          guard(http.HandlerFunc(s.statusPage)),
+		"/monitoring/":                      guard(s.dashboard()),
+		"GET /login":                        http.HandlerFunc(s.loginForm),
+		"POST /login":                       http.HandlerFunc(s.login),
+		"POST /logout":                      http.HandlerFunc(s.logout),
+		"GET " + LinkPath + "{link}":        http.HandlerFunc(s.codePage),
+		"POST " + LinkPath + "{link}":       http.HandlerFunc(s.submitCode),
+		"GET /v1/members/{account_id}/link": httpapi.RequireToken(s.p.Token, http.HandlerFunc(s.memberLink)),
+	}
+}
+
+// Start does nothing: the routes serve from the worker's HTTP server.
+func (s *Site) Start(context.Context) error { return nil }
+
+// Shutdown closes the dashboard's Redis connections.
+func (s *Site) Shutdown(context.Context) error {
+	if s.dash == nil {
+		return nil
+	}
+	return s.dash.Close()
+}
+
+// render writes page name with v. Pages never go into a shared cache and
+// cannot be framed; links on them send no Referer (a code link is a key).
+func (s *Site) render(w http.ResponseWriter, code int, name string, v any) {
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.p.Logger.Error("render page", zap.String("page", name), zap.Error(err))
+		http.Error(w, "page failed to render", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(code)
+	_, _ = buf.WriteTo(w)
+}
