@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -25,10 +26,20 @@ func (f *Flow) HandleBind(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	var res cloud.BindResult
-	err = f.call(ctx, cloud.ActionBind, func() (err error) {
+	err = f.call(ctx, cloud.ActionBind, func() error {
+		// Mark the bind in doubt before its request leaves: if this worker
+		// dies before the answer is recorded, the redelivery reads
+		// AccountSecureMobileAlreadyExists as this bind's success. m keeps
+		// the mark as it was, the record of earlier attempts.
+		if err := f.markInDoubt(ctx, m, true); err != nil {
+			return err
+		}
 		res, err = f.cloud.Bind(ctx, m.AccountID, m.Phone, m.Code)
 		return err
 	})
+	if errors.Is(err, errMovedAway) {
+		return nil
+	}
 	if err == nil {
 		f.metrics.Code("bound")
 		_, _, err = f.move(ctx, m, member.Move{From: []member.State{member.CodeSubmitted}, To: member.Bound,
@@ -44,6 +55,13 @@ func (f *Flow) bindFailed(ctx context.Context, m member.Member, err error) error
 	if !ok {
 		return err
 	}
+	if ce.Kind != cloud.KindOutcomeUnknown && !m.BindInDoubt {
+		// The cloud answered, so this bind did not happen: forget the mark,
+		// or a later AccountSecureMobileAlreadyExists would be taken for it.
+		if merr := f.markInDoubt(ctx, m, false); merr != nil && !errors.Is(merr, errMovedAway) {
+			return merr
+		}
+	}
 	switch ce.Kind {
 	case cloud.KindDone:
 		return f.alreadyBound(ctx, m, ce)
@@ -54,18 +72,24 @@ func (f *Flow) bindFailed(ctx context.Context, m member.Member, err error) error
 		_, _, err = f.move(ctx, m, failMove(member.CodeSubmitted, ce, "bind refused: "+ce.Code))
 		return err
 	case cloud.KindOutcomeUnknown:
-		// The bind may have happened: if the retry finds the phone bound,
-		// the bind was ours.
-		if _, _, merr := f.move(ctx, m, member.Move{From: []member.State{member.CodeSubmitted}, To: member.CodeSubmitted,
-			Quiet: true, Edits: []member.Edit{member.SetInDoubt(true)}}); merr != nil {
-			return merr
-		}
+		// The bind may have happened, and stays marked in doubt: if the
+		// retry finds the phone bound, the bind was ours.
 	}
 	f.logRetry(ctx, m, cloud.ActionBind, ce)
 	return f.common(ctx, m, cloud.ActionBind, err, func(ce *cloud.Error) error {
 		_, _, err := f.move(ctx, m, failMove(member.CodeSubmitted, ce, "bind failed after every retry: "+ce.Code))
 		return err
 	})
+}
+
+// markInDoubt sets or clears the in-doubt mark of m's bind.
+func (f *Flow) markInDoubt(ctx context.Context, m member.Member, on bool) error {
+	_, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.CodeSubmitted}, To: member.CodeSubmitted,
+		Quiet: true, Edits: []member.Edit{member.SetInDoubt(on)}})
+	if err == nil && !ok {
+		err = errMovedAway
+	}
+	return err
 }
 
 // alreadyBound ends a member the cloud says has a phone: bound if its own

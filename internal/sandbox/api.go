@@ -36,6 +36,7 @@ type errorBody struct {
 // configured latency, so a client that gives up early still finds its
 // effect, as with the real cloud.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	at := s.opts.Now()
 	requestID := strings.ToUpper(uuid.NewString())
 	if r.URL.Path != "/" {
 		s.writeError(w, requestID, newError("InvalidAction.NotFound"))
@@ -47,6 +48,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, body, latency := s.answer(r, action, requestID)
+	s.observe(r, at, body)
 	if latency > 0 {
 		time.Sleep(latency)
 	}

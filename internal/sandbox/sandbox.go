@@ -70,6 +70,10 @@ type Options struct {
 	// Logger receives a debug entry per call and an info entry per SMS,
 	// with phones masked and never a code; default none.
 	Logger *zap.Logger
+	// OnCall, if set, is told of every API call answered (see Call); it is
+	// called from the serving goroutines, so it must be safe for concurrent
+	// use. Default none.
+	OnCall func(Call)
 }
 
 // withDefaults fills the zero fields of o.
@@ -159,6 +163,7 @@ func New(opts Options) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /sandbox/sms", s.serveSMS)
 	s.mux.HandleFunc("GET /sandbox/stats", s.serveStats)
+	s.registerAdmin()
 	s.mux.HandleFunc("/", s.serveAPI)
 	return s, nil
 }
