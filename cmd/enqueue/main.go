@@ -93,6 +93,7 @@ func (a *app) init(cmd *cobra.Command) error {
 		return err
 	}
 	a.log = log
+	redisconn.LogTo(log)
 	return nil
 }
 

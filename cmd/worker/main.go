@@ -67,6 +67,7 @@ func (a *app) init(cmd *cobra.Command) error {
 		return err
 	}
 	a.log = log
+	redisconn.LogTo(log)
 	return nil
 }
 

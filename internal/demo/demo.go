@@ -73,6 +73,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	redisconn.LogTo(log)
 	fmt.Fprintf(o.Out, "Sandbox cloud at %s; worker log: %s\n\n", cloudURL, logPath)
 	return run(ctx, o, rdb, sb, cloudURL, log)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 )
 
 // Options configures a connection beyond what the URL says.
@@ -114,4 +115,18 @@ func Redact(raw string) string {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
+}
+
+// LogTo sends the Redis driver's own messages (reconnects, dial failures)
+// to l at debug level instead of plain text on stderr, which would break a
+// JSON log and bury a command's one clear error. The driver's logger is
+// process-wide.
+func LogTo(l *zap.Logger) {
+	redis.SetLogger(driverLog{l.Named("redis").Sugar()})
+}
+
+type driverLog struct{ l *zap.SugaredLogger }
+
+func (d driverLog) Printf(_ context.Context, format string, v ...any) {
+	d.l.Debugf(format, v...)
 }

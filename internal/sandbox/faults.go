@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,18 +122,9 @@ func LoadFaults(path string) (Faults, error) {
 	if err != nil {
 		return Faults{}, fmt.Errorf("faults: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var j faultsJSON
-	if err := dec.Decode(&j); err != nil {
-		return Faults{}, fmt.Errorf("faults %s: %w", path, err)
-	}
-	var f Faults
-	if err := f.fromJSON(j); err != nil {
-		return Faults{}, fmt.Errorf("faults %s: %w", path, err)
-	}
-	if err := f.Validate(); err != nil {
-		return Faults{}, fmt.Errorf("faults %s: %w", path, err)
+	f, err := ParseFaults(b)
+	if err != nil {
+		return Faults{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
 }
