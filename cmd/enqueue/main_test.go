@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/buildtest"
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
@@ -24,44 +21,17 @@ import (
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
-// bin is the enqueue binary built for these tests.
-var bin string
+// binDir holds the binary built for these tests.
+var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "enqueue-bin-")
-	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "enqueue")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build enqueue: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	defer os.RemoveAll(dir)
-	redistest.Main(m)
+	buildtest.Main(&binDir, func() int { return redistest.Run(m) }, ".")
 }
 
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
-// run runs the binary with REDIS_URL=url.
-func run(t *testing.T, url string, args ...string) result {
+// run runs the enqueue binary with REDIS_URL=url.
+func run(t *testing.T, url string, args ...string) buildtest.Result {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "REDIS_URL="+url, "ONBOARD_LOG_FORMAT=json")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return buildtest.Run(t, filepath.Join(binDir, "enqueue"), []string{"REDIS_URL=" + url, "ONBOARD_LOG_FORMAT=json"}, args...)
 }
 
 func writeCSV(t *testing.T, content string) string {
@@ -108,11 +78,11 @@ func TestMembersEnqueuesValidRowsAndReportsTheRest(t *testing.T) {
 	path := writeCSV(t, sampleRoster)
 
 	r := run(t, url, "members", path, "--batch", "roster")
-	if r.code != 1 {
-		t.Fatalf("exit %d, want 1 (rows rejected); stderr:\n%s", r.code, r.stderr)
+	if r.Code != 1 {
+		t.Fatalf("exit %d, want 1 (rows rejected); stderr:\n%s", r.Code, r.Stderr)
 	}
-	if want := "6 rows: 3 accepted (0 restarted), 0 unchanged, 3 rejected\n"; !strings.HasPrefix(r.stdout, want) {
-		t.Errorf("stdout = %q, want it to start with %q", r.stdout, want)
+	if want := "6 rows: 3 accepted (0 restarted), 0 unchanged, 3 rejected\n"; !strings.HasPrefix(r.Stdout, want) {
+		t.Errorf("stdout = %q, want it to start with %q", r.Stdout, want)
 	}
 	rejects, err := os.ReadFile(strings.TrimSuffix(path, ".csv") + ".rejects.csv")
 	if err != nil {
@@ -126,11 +96,11 @@ func TestMembersEnqueuesValidRowsAndReportsTheRest(t *testing.T) {
 		t.Errorf("rejects file:\n%s\nwant:\n%s", rejects, want)
 	}
 	for _, line := range []string{"line 5: rejected", "line 6: rejected", "line 7: rejected"} {
-		if !strings.Contains(r.stderr, line) {
-			t.Errorf("stderr lacks %q:\n%s", line, r.stderr)
+		if !strings.Contains(r.Stderr, line) {
+			t.Errorf("stderr lacks %q:\n%s", line, r.Stderr)
 		}
 	}
-	if strings.Contains(r.stderr+string(rejects), "13900000009") {
+	if strings.Contains(r.Stderr+string(rejects), "13900000009") {
 		t.Error("a full phone number reached a report")
 	}
 	s := store(t, url)
@@ -149,8 +119,8 @@ func TestMembersSecondRunEnqueuesNothing(t *testing.T) {
 	path := writeCSV(t, sampleRoster)
 	run(t, url, "members", path)
 	r := run(t, url, "members", path, "--format", "json")
-	if !strings.Contains(r.stdout, `"accepted":0`) || !strings.Contains(r.stdout, `"unchanged":3`) {
-		t.Errorf("second run summary = %s, want 0 accepted, 3 unchanged", r.stdout)
+	if !strings.Contains(r.Stdout, `"accepted":0`) || !strings.Contains(r.Stdout, `"unchanged":3`) {
+		t.Errorf("second run summary = %s, want 0 accepted, 3 unchanged", r.Stdout)
 	}
 	if n := queueSize(t, url, tasks.QueueSend); n != 3 {
 		t.Errorf("send queue holds %d tasks after two runs, want 3", n)
@@ -162,8 +132,8 @@ func TestMembersDryRunTouchesNothing(t *testing.T) {
 	url := redistest.URL(t)
 	path := writeCSV(t, sampleRoster)
 	r := run(t, url, "members", path, "--dry-run")
-	if r.code != 1 || !strings.Contains(r.stdout, "3 would be accepted") {
-		t.Errorf("dry run: exit %d, stdout %q", r.code, r.stdout)
+	if r.Code != 1 || !strings.Contains(r.Stdout, "3 would be accepted") {
+		t.Errorf("dry run: exit %d, stdout %q", r.Code, r.Stdout)
 	}
 	opt, _ := redis.ParseURL(url)
 	rdb := redis.NewClient(opt)
@@ -186,11 +156,11 @@ func TestMembersRedisDownExits2AndWritesNothing(t *testing.T) {
 	ln.Close()
 	path := writeCSV(t, sampleRoster)
 	r := run(t, "redis://:s3cret@"+addr+"/0", "members", path)
-	if r.code != 2 {
-		t.Fatalf("exit %d, want 2", r.code)
+	if r.Code != 2 {
+		t.Fatalf("exit %d, want 2", r.Code)
 	}
-	if !strings.Contains(r.stderr, addr) || !strings.Contains(r.stderr, "does not answer") || strings.Contains(r.stderr, "s3cret") {
-		t.Errorf("stderr should name %s, say Redis does not answer, and hide the password:\n%s", addr, r.stderr)
+	if !strings.Contains(r.Stderr, addr) || !strings.Contains(r.Stderr, "does not answer") || strings.Contains(r.Stderr, "s3cret") {
+		t.Errorf("stderr should name %s, say Redis does not answer, and hide the password:\n%s", addr, r.Stderr)
 	}
 	if _, err := os.Stat(strings.TrimSuffix(path, ".csv") + ".rejects.csv"); err == nil {
 		t.Error("a rejects file was written although nothing was enqueued")
@@ -205,18 +175,18 @@ func TestMembersUnusableFileExits2(t *testing.T) {
 		"empty file":     "",
 	} {
 		r := run(t, url, "members", writeCSV(t, content))
-		if r.code != 2 {
-			t.Errorf("%s: exit %d, want 2", name, r.code)
+		if r.Code != 2 {
+			t.Errorf("%s: exit %d, want 2", name, r.Code)
 		}
-		if name == "missing column" && !strings.Contains(r.stderr, "mobile_phone") {
-			t.Errorf("%s: stderr does not name the column:\n%s", name, r.stderr)
+		if name == "missing column" && !strings.Contains(r.Stderr, "mobile_phone") {
+			t.Errorf("%s: stderr does not name the column:\n%s", name, r.Stderr)
 		}
 	}
-	if r := run(t, url, "members", filepath.Join(t.TempDir(), "nope.csv")); r.code != 2 {
-		t.Errorf("missing file: exit %d, want 2", r.code)
+	if r := run(t, url, "members", filepath.Join(t.TempDir(), "nope.csv")); r.Code != 2 {
+		t.Errorf("missing file: exit %d, want 2", r.Code)
 	}
-	if r := run(t, url, "members"); r.code != 2 {
-		t.Errorf("no file argument: exit %d, want 2", r.code)
+	if r := run(t, url, "members"); r.Code != 2 {
+		t.Errorf("no file argument: exit %d, want 2", r.Code)
 	}
 }
 
@@ -233,8 +203,8 @@ func TestMembersRetryFailedAndChangedPhones(t *testing.T) {
 	}
 	path := writeCSV(t, "account_id,mobile_phone\n1000000000000001,13900000001\n1000000000000002,13900000099\n")
 	r := run(t, url, "members", path, "--retry-failed")
-	if r.code != 1 || !strings.Contains(r.stdout, "1 accepted (1 restarted)") {
-		t.Errorf("exit %d, stdout %q; want 1 restarted and the bound member's new phone rejected", r.code, r.stdout)
+	if r.Code != 1 || !strings.Contains(r.Stdout, "1 accepted (1 restarted)") {
+		t.Errorf("exit %d, stdout %q; want 1 restarted and the bound member's new phone rejected", r.Code, r.Stdout)
 	}
 	rejects, _ := os.ReadFile(strings.TrimSuffix(path, ".csv") + ".rejects.csv")
 	if !strings.Contains(string(rejects), "3,1000000000000002,86-139****0099,mobile_phone differs from the phone already bound") {
@@ -249,24 +219,24 @@ func TestCodeCommand(t *testing.T) {
 	t.Parallel()
 	url := redistest.URL(t)
 	run(t, url, "members", writeCSV(t, "account_id,mobile_phone\n1000000000000001,13900000001\n"))
-	if r := run(t, url, "code", "1000000000000001", "12345"); r.code != 2 || !strings.Contains(r.stderr, "6 digits") {
-		t.Errorf("5-digit code: exit %d, stderr %q; want 2 naming the 6-digit rule", r.code, r.stderr)
+	if r := run(t, url, "code", "1000000000000001", "12345"); r.Code != 2 || !strings.Contains(r.Stderr, "6 digits") {
+		t.Errorf("5-digit code: exit %d, stderr %q; want 2 naming the 6-digit rule", r.Code, r.Stderr)
 	}
-	if r := run(t, url, "code", "1000000000000009", "123456"); r.code != 1 || !strings.Contains(r.stderr, "not found") {
-		t.Errorf("unknown member: exit %d, stderr %q; want 1", r.code, r.stderr)
+	if r := run(t, url, "code", "1000000000000009", "123456"); r.Code != 1 || !strings.Contains(r.Stderr, "not found") {
+		t.Errorf("unknown member: exit %d, stderr %q; want 1", r.Code, r.Stderr)
 	}
-	if r := run(t, url, "code", "1000000000000001", "123456"); r.code != 1 || !strings.Contains(r.stderr, "not waiting") {
-		t.Errorf("member still pending: exit %d, stderr %q; want 1 (not waiting)", r.code, r.stderr)
+	if r := run(t, url, "code", "1000000000000001", "123456"); r.Code != 1 || !strings.Contains(r.Stderr, "not waiting") {
+		t.Errorf("member still pending: exit %d, stderr %q; want 1 (not waiting)", r.Code, r.Stderr)
 	}
 	s := store(t, url)
 	if _, err := s.Transition(context.Background(), "1000000000000001", member.Move{From: []member.State{member.Pending}, To: member.CodeSent, Reason: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	r := run(t, url, "code", "1000000000000001", "123456")
-	if r.code != 0 || queueSize(t, url, tasks.QueueCallback) != 1 {
-		t.Errorf("waiting member: exit %d (stderr %q), callback queue %d; want 0 and 1", r.code, r.stderr, queueSize(t, url, tasks.QueueCallback))
+	if r.Code != 0 || queueSize(t, url, tasks.QueueCallback) != 1 {
+		t.Errorf("waiting member: exit %d (stderr %q), callback queue %d; want 0 and 1", r.Code, r.Stderr, queueSize(t, url, tasks.QueueCallback))
 	}
-	if strings.Contains(r.stdout+r.stderr, "123456") {
+	if strings.Contains(r.Stdout+r.Stderr, "123456") {
 		t.Error("the code was echoed")
 	}
 }
@@ -274,8 +244,8 @@ func TestCodeCommand(t *testing.T) {
 func TestResumeCommand(t *testing.T) {
 	t.Parallel()
 	url := redistest.URL(t)
-	if r := run(t, url, "resume"); r.code != 0 || !strings.Contains(r.stdout, "not paused") {
-		t.Errorf("resume without a pause: exit %d, stdout %q", r.code, r.stdout)
+	if r := run(t, url, "resume"); r.Code != 0 || !strings.Contains(r.Stdout, "not paused") {
+		t.Errorf("resume without a pause: exit %d, stdout %q", r.Code, r.Stdout)
 	}
 	opt, _ := redis.ParseURL(url)
 	rdb := redis.NewClient(opt)
@@ -285,8 +255,8 @@ func TestResumeCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run(t, url, "resume")
-	if r.code != 0 || !strings.Contains(r.stdout, "Forbidden.RAM") {
-		t.Errorf("resume: exit %d, stdout %q", r.code, r.stdout)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Forbidden.RAM") {
+		t.Errorf("resume: exit %d, stdout %q", r.Code, r.Stdout)
 	}
 	for _, q := range tasks.CloudQueues {
 		if info, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(q); err == nil && info.Paused {
@@ -303,22 +273,22 @@ func TestReconcileCommandRunsAPassAndPrintsItsSummary(t *testing.T) {
 	env := harness.Start(t, harness.Options{})
 	env.Enqueue("r", harness.Members(0, 3), ingest.Options{})
 	r := run(t, env.RedisURL, "reconcile", "--format", "json", "--timeout", "60s")
-	if r.code != 0 {
-		t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", r.Code, r.Stderr)
 	}
 	var sum map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
-		t.Fatalf("summary is not JSON: %v\n%s", err, r.stdout)
+	if err := json.Unmarshal([]byte(r.Stdout), &sum); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, r.Stdout)
 	}
 	if sum["members_scanned"] == nil || sum["finished_at"] == nil {
-		t.Errorf("summary lacks members_scanned or finished_at: %s", r.stdout)
+		t.Errorf("summary lacks members_scanned or finished_at: %s", r.Stdout)
 	}
 }
 
 func TestReconcileCommandWithoutWorkerTimesOut(t *testing.T) {
 	t.Parallel()
 	r := run(t, redistest.URL(t), "reconcile", "--timeout", "1s")
-	if r.code != 2 {
-		t.Errorf("no worker to run it: exit %d, want 2; stderr %q", r.code, r.stderr)
+	if r.Code != 2 {
+		t.Errorf("no worker to run it: exit %d, want 2; stderr %q", r.Code, r.Stderr)
 	}
 }

@@ -1,57 +1,35 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/buildtest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
-var bin string
+// binDir holds the binary built for these tests.
+var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "worker-bin-")
-	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "worker")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build worker: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	defer os.RemoveAll(dir)
-	redistest.Main(m)
+	buildtest.Main(&binDir, func() int { return redistest.Run(m) }, ".")
 }
 
 func runStatus(t *testing.T, url string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"status"}, args...)...)
-	cmd.Env = append(os.Environ(), "REDIS_URL="+url, "ONBOARD_LOG_FORMAT=json")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	r := buildtest.Run(t, filepath.Join(binDir, "worker"), []string{"REDIS_URL=" + url, "ONBOARD_LOG_FORMAT=json"},
+		append([]string{"status"}, args...)...)
+	return r.Stdout, r.Stderr, r.Code
 }
 
 // seed admits members into two batches and moves some of them.

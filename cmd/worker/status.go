@@ -74,20 +74,5 @@ func (a *app) status(ctx context.Context, f statusFlags) error {
 func listMembers(ctx context.Context, store *member.Store, filter member.Filter, format status.Format, reveal bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	mw, err := status.NewMemberWriter(os.Stdout, format)
-	if err != nil {
-		return err
-	}
-	err = store.Scan(ctx, filter, func(ms []member.Member) error {
-		for _, m := range ms {
-			if err := mw.Write(m.View(reveal)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return mw.Close()
+	return status.WriteMembers(ctx, os.Stdout, format, store, reveal, filter)
 }

@@ -285,24 +285,9 @@ func (d *driver) report(ctx context.Context, o *owners) error {
 
 func (d *driver) needPerson(ctx context.Context, store *member.Store) error {
 	fmt.Fprintf(d.o.Out, "\n$ worker status --batch %s --state failed --format csv   (and expired)\n", batch)
-	mw, err := status.NewMemberWriter(d.o.Out, status.CSV)
-	if err != nil {
-		return err
-	}
-	for _, st := range []member.State{member.Failed, member.Expired, member.AlreadyBound} {
-		err := store.Scan(ctx, member.Filter{Batch: batch, State: st}, func(ms []member.Member) error {
-			for _, m := range ms {
-				if err := mw.Write(m.View(false)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return mw.Close()
+	return status.WriteMembers(ctx, d.o.Out, status.CSV, store, false,
+		member.Filter{Batch: batch, State: member.Failed}, member.Filter{Batch: batch, State: member.Expired},
+		member.Filter{Batch: batch, State: member.AlreadyBound})
 }
 
 func checkPrediction(got map[member.State]int64) error {

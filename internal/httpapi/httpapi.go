@@ -153,20 +153,7 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request) {
 		f.State = st
 	}
 	w.Header().Set("Content-Type", "application/json")
-	mw, err := status.NewMemberWriter(w, status.JSON)
-	if err == nil {
-		err = a.p.Store.Scan(r.Context(), f, func(ms []member.Member) error {
-			for _, m := range ms {
-				if err := mw.Write(m.View(false)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err == nil {
-		err = mw.Close()
-	}
+	err := status.WriteMembers(r.Context(), w, status.JSON, a.p.Store, false, f)
 	if err != nil {
 		// Headers are gone; the truncated array tells the client.
 		a.p.Logger.Warn("member list cut short", zap.Error(err))

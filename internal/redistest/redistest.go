@@ -42,12 +42,17 @@ var (
 )
 
 // Main runs the package's tests and stops the package's server afterwards.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs the package's tests, stops the package's server and returns the
+// exit code, for a TestMain that does more than Main.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if shared != nil {
 		shared.stop()
+		_ = os.RemoveAll(shared.dir)
 	}
-	os.Exit(code)
+	return code
 }
 
 // Options configures a dedicated server.
@@ -155,7 +160,10 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("redistest: %v", err)
 	}
-	t.Cleanup(s.stop)
+	t.Cleanup(func() {
+		s.stop()
+		_ = os.RemoveAll(s.dir)
+	})
 	return s
 }
 

@@ -270,3 +270,27 @@ func (mw *MemberWriter) Close() error {
 	_, err := io.WriteString(mw.w, end)
 	return err
 }
+
+// WriteMembers writes every member of the filters to w in format f (JSON or
+// CSV), phones masked unless reveal is set; the filters are scanned in
+// order into one list.
+func WriteMembers(ctx context.Context, w io.Writer, f Format, store *member.Store, reveal bool, filters ...member.Filter) error {
+	mw, err := NewMemberWriter(w, f)
+	if err != nil {
+		return err
+	}
+	for _, filter := range filters {
+		err := store.Scan(ctx, filter, func(ms []member.Member) error {
+			for _, m := range ms {
+				if err := mw.Write(m.View(reveal)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return mw.Close()
+}

@@ -3,10 +3,10 @@ package reliability
 import (
 	"flag"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/rdonboard/rdonboard/internal/buildtest"
 )
 
 // bin holds the paths of the binaries under test, built once by TestMain.
@@ -23,19 +23,16 @@ func TestMain(m *testing.M) {
 	if !flagGiven("test.parallel") {
 		_ = flag.Set("test.parallel", fmt.Sprint(faultTestsAtOnce))
 	}
-	dir, err := os.MkdirTemp("", "rdonboard-reliability-")
-	if err == nil {
-		err = build(dir)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reliability:", err)
-		os.Exit(2)
-	}
-	// Each test starts the redis-server it needs (redistest.Start) and
-	// stops it when it ends: there is no package server to stop here.
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	var dir string
+	buildtest.Main(&dir, func() int {
+		bin.worker = filepath.Join(dir, "worker")
+		bin.enqueue = filepath.Join(dir, "enqueue")
+		bin.sandbox = filepath.Join(dir, "sandbox")
+		// Each test starts the redis-server it needs (redistest.Start) and
+		// stops it when it ends: there is no package server to stop here.
+		return m.Run()
+	}, "github.com/rdonboard/rdonboard/cmd/worker", "github.com/rdonboard/rdonboard/cmd/enqueue",
+		"github.com/rdonboard/rdonboard/cmd/sandbox")
 }
 
 // long skips, under -short, a test that runs for a minute or more.
@@ -50,20 +47,4 @@ func flagGiven(name string) bool {
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
-}
-
-// build compiles the three binaries into dir.
-func build(dir string) error {
-	// go test puts its own go on PATH.
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
-		"github.com/rdonboard/rdonboard/cmd/worker",
-		"github.com/rdonboard/rdonboard/cmd/enqueue",
-		"github.com/rdonboard/rdonboard/cmd/sandbox")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	bin.worker = filepath.Join(dir, "worker")
-	bin.enqueue = filepath.Join(dir, "enqueue")
-	bin.sandbox = filepath.Join(dir, "sandbox")
-	return nil
 }
