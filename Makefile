@@ -26,10 +26,12 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
 
-## fuzz: a longer run of each fuzz target (FUZZTIME per target)
+## fuzz: a run of each fuzz target (FUZZTIME per target; their seed corpora
+## also run in every `make test`)
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./internal/roster
+	$(GO) test -run '^$$' -fuzz FuzzCodeIntake -fuzztime $(FUZZTIME) ./internal/httpapi
 
 ## demo: the whole job end to end on embedded Redis and the sandbox cloud
 demo:
