@@ -25,6 +25,7 @@ lint:
 ## bench: the benchmarks of docs/benchmarks.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+	$(GO) test -run '^$$' -bench BenchmarkReconcileRun -benchtime 3x -timeout 10m ./internal/reconcile
 
 ## fuzz: a run of each fuzz target (FUZZTIME per target; their seed corpora
 ## also run in every `make test`)

@@ -96,7 +96,7 @@ func (a *app) ingest(ctx context.Context, rd *roster.Reader, file *os.File, out 
 		},
 	}
 	opts := ingest.Options{Batch: f.batch, RetryFailed: f.retry, DryRun: f.dryRun}
-	sum, err := ingest.New(a.store(), a.client()).Run(ctx, rd, opts, hooks)
+	sum, err := ingest.New(a.store(), ingest.NewClient(a.rdb)).Run(ctx, rd, opts, hooks)
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(os.Stderr)

@@ -75,7 +75,7 @@ func (d *driver) enqueue(ctx context.Context) (int64, error) {
 		return rw.Write(r.Line, r.AccountID, r.RawPhone, r.Reason)
 	}}
 	store := member.New(d.rdb, member.Options{})
-	sum, err := ingest.New(store, asynq.NewClientFromRedisClient(d.rdb)).Run(ctx, rd, ingest.Options{Batch: batch}, hooks)
+	sum, err := ingest.New(store, ingest.NewClient(d.rdb)).Run(ctx, rd, ingest.Options{Batch: batch}, hooks)
 	if err == nil {
 		err = rw.Flush()
 	}

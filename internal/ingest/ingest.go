@@ -21,11 +21,13 @@ import (
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
-// Defaults of Options.
+// Defaults of Options. A chunk of 128 rows holds Redis for about a
+// millisecond, short enough not to stall the enqueuers; 48 enqueuers keep
+// the pipelines of NewClient deep (measured in bench/, BenchmarkIngest).
 const (
-	DefaultChunk     = 256
+	DefaultChunk     = 128
 	DefaultAdmitters = 4
-	DefaultEnqueuers = 32
+	DefaultEnqueuers = 48
 )
 
 // ReasonBoundElsewhere is the reject reason of a row whose member is bound

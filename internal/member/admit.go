@@ -3,7 +3,7 @@ package member
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"slices"
 
 	"github.com/redis/go-redis/v9"
 
@@ -59,63 +59,108 @@ type AdmitOptions struct {
 	DryRun bool
 }
 
+// admitRowsPerCall bounds the members one admit script call takes, so a
+// call holds Redis for a few milliseconds at most.
+const admitRowsPerCall = 256
+
 // Admit takes a slice of candidates into the store in one pipelined round
 // trip and returns one Admission per candidate, in order.
 func (s *Store) Admit(ctx context.Context, cands []Candidate, opts AdmitOptions) ([]Admission, error) {
-	script := admitScript
-	if opts.DryRun {
-		script = peekScript
+	if len(cands) == 0 {
+		return nil, nil
 	}
-	cmds, err := s.runAdmit(ctx, script, cands, opts)
+	script, run := admitScript, s.runAdmit
+	if opts.DryRun {
+		script, run = peekScript, s.runPeek
+	}
+	replies, err := run(ctx, cands, opts)
 	if isNoScript(err) {
 		// Redis lost its script cache (a restart): load and run again. No
 		// script ran, so nothing is applied twice.
 		if err = script.Load(ctx, s.rdb).Err(); err == nil {
-			cmds, err = s.runAdmit(ctx, script, cands, opts)
+			replies, err = run(ctx, cands, opts)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("admit %d members: %w", len(cands), err)
 	}
-	out := make([]Admission, len(cands))
-	for i, c := range cmds {
-		a, err := admission(c)
-		if err != nil {
-			return nil, fmt.Errorf("admit %s: %w", cands[i].AccountID, err)
+	return admissions(cands, replies)
+}
+
+// runAdmit runs admitScript over cands, admitRowsPerCall members per call,
+// and returns the replies of all calls end to end.
+func (s *Store) runAdmit(ctx context.Context, cands []Candidate, opts AdmitOptions) ([]any, error) {
+	head := []any{s.prefix, s.now().UnixMilli(), retryArg(opts)}
+	var cmds []*redis.Cmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for rows := range slices.Chunk(cands, admitRowsPerCall) {
+			args := append(make([]any, 0, len(head)+3*len(rows)), head...)
+			for _, c := range rows {
+				args = append(args, c.AccountID, c.Phone, c.Batch)
+			}
+			cmds = append(cmds, admitScript.EvalSha(ctx, p, nil, args...))
 		}
-		out[i] = a
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return flatten(cmds, 3*len(cands))
+}
+
+// runPeek runs peekScript once per candidate, pipelined.
+func (s *Store) runPeek(ctx context.Context, cands []Candidate, opts AdmitOptions) ([]any, error) {
+	retry := retryArg(opts)
+	cmds := make([]*redis.Cmd, len(cands))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range cands {
+			cmds[i] = peekScript.EvalSha(ctx, p, nil, s.prefix, c.AccountID, c.Phone, c.Batch, 0, retry)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return flatten(cmds, 3*len(cands))
+}
+
+func retryArg(opts AdmitOptions) string {
+	if opts.RetryFailed {
+		return "1"
+	}
+	return "0"
+}
+
+// flatten joins the array replies of cmds, which must hold want values.
+func flatten(cmds []*redis.Cmd, want int) ([]any, error) {
+	out := make([]any, 0, want)
+	for _, c := range cmds {
+		vals, err := c.Slice()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vals...)
+	}
+	if len(out) != want {
+		return nil, fmt.Errorf("unexpected admit reply: %d values, want %d", len(out), want)
 	}
 	return out, nil
 }
 
-func (s *Store) runAdmit(ctx context.Context, script *redis.Script, cands []Candidate, opts AdmitOptions) ([]*redis.Cmd, error) {
-	retry := "0"
-	if opts.RetryFailed {
-		retry = "1"
-	}
-	now := strconv.FormatInt(s.now().UnixMilli(), 10)
-	cmds := make([]*redis.Cmd, len(cands))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, c := range cands {
-			cmds[i] = script.EvalSha(ctx, p, nil, s.prefix, c.AccountID, c.Phone, c.Batch, now, retry)
+// admissions reads the {outcome, generation, sends} triple of each
+// candidate.
+func admissions(cands []Candidate, replies []any) ([]Admission, error) {
+	out := make([]Admission, len(cands))
+	for i := range cands {
+		o, ok1 := replies[3*i].(string)
+		gen, ok2 := replies[3*i+1].(int64)
+		sends, ok3 := replies[3*i+2].(int64)
+		if !ok1 || !ok2 || !ok3 {
+			return nil, fmt.Errorf("admit %s: unexpected reply %v", cands[i].AccountID, replies[3*i:3*i+3])
 		}
-		return nil
-	})
-	return cmds, err
-}
-
-func admission(c *redis.Cmd) (Admission, error) {
-	res, err := c.Slice()
-	if err != nil {
-		return Admission{}, err
+		out[i] = Admission{Outcome: Outcome(o), Step: tasks.Step{Generation: int(gen), Send: int(sends)}}
 	}
-	if len(res) != 3 {
-		return Admission{}, fmt.Errorf("unexpected admit reply %v", res)
-	}
-	o, _ := res[0].(string)
-	gen, _ := res[1].(int64)
-	sends, _ := res[2].(int64)
-	return Admission{Outcome: Outcome(o), Step: tasks.Step{Generation: int(gen), Send: int(sends)}}, nil
+	return out, nil
 }
 
 func isNoScript(err error) bool {
