@@ -229,13 +229,20 @@ func Members(first, n int) []Row {
 	return rows
 }
 
+// httpClient keeps enough idle connections for many owners answering at
+// once.
+var httpClient = &http.Client{
+	Timeout:   30 * time.Second,
+	Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 64},
+}
+
 // PostCode posts a code to a worker's HTTP intake and returns the status.
 func (e *Env) PostCode(p *Proc, accountID, code string) int {
 	e.t.Helper()
 	body, _ := json.Marshal(map[string]string{"account_id": accountID, "code": code})
 	req, _ := http.NewRequest(http.MethodPost, p.URL+"/v1/codes", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+Token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		e.t.Errorf("harness: post code: %v", err)
 		return 0

@@ -78,8 +78,8 @@ func (o *Owners) watch() {
 			return
 		case <-tick.C:
 		}
-		all := o.env.Sandbox.SMS("")
-		for _, sms := range all[seen:] {
+		fresh := o.env.Sandbox.SMSFrom(seen)
+		for _, sms := range fresh {
 			a := o.policy(sms, perPhone[sms.Phone])
 			perPhone[sms.Phone]++
 			if !a.Skip {
@@ -87,7 +87,7 @@ func (o *Owners) watch() {
 				go o.answer(sms.AccountID, a)
 			}
 		}
-		seen = len(all)
+		seen += len(fresh)
 	}
 }
 

@@ -266,6 +266,17 @@ func (s *Server) SMS(phone string) []SMS {
 	return out
 }
 
+// SMSFrom returns the SMS sent after the first n, oldest first: a reader
+// that remembers how many it has seen reads only what is new.
+func (s *Server) SMSFrom(n int) []SMS {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n >= len(s.sms) {
+		return nil
+	}
+	return append([]SMS(nil), s.sms[n:]...)
+}
+
 // LatestCode returns the code of the last SMS sent for the account: what
 // the person holding the phone would hand in.
 func (s *Server) LatestCode(accountID string) (string, bool) {

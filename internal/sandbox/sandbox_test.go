@@ -555,3 +555,17 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("%d SMS sent, want 20", st.SMSSent)
 	}
 }
+
+func TestSMSFromReadsOnlyWhatIsNew(t *testing.T) {
+	t.Parallel()
+	r := setup(t, sandbox.Options{})
+	for _, acct := range []string{"1001", "1002", "1003"} {
+		wantOK(t, r.send(t, acct, "86-1390000"+acct))
+	}
+	if got := r.sb.SMSFrom(1); len(got) != 2 || got[0].AccountID != "1002" || got[1].AccountID != "1003" {
+		t.Errorf("SMSFrom(1) = %+v, want the SMS to 1002 and 1003", got)
+	}
+	if got := r.sb.SMSFrom(3); len(got) != 0 {
+		t.Errorf("SMSFrom(3) = %+v, want none", got)
+	}
+}
