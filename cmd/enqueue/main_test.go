@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,12 +147,7 @@ func TestMembersDryRunTouchesNothing(t *testing.T) {
 
 func TestMembersRedisDownExits2AndWritesNothing(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := redistest.DownAddr(t)
 	path := writeCSV(t, sampleRoster)
 	r := run(t, "redis://:s3cret@"+addr+"/0", "members", path)
 	if r.Code != 2 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/httpapi"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/redistest"
 )
 
 // call sends a request to the worker's API with token (none when empty).
@@ -158,13 +158,7 @@ func TestHealthReadinessAndUnknownRoutes(t *testing.T) {
 
 func TestReadinessFollowsRedis(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.DownAddr(t), MaxRetries: -1})
 	defer rdb.Close()
 	srv := httptest.NewServer(httpapi.New(httpapi.Params{Redis: rdb, Token: "t"}))
 	defer srv.Close()
