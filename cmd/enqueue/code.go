@@ -31,10 +31,10 @@ func (a *app) code(ctx context.Context, accountID, code string) error {
 	if err := a.connect(ctx); err != nil {
 		return err
 	}
-	err := intake.New(a.store(), a.client(), a.cfg.MaxCodeAttempts).Submit(ctx, accountID, code)
+	state, err := intake.New(a.store(), a.client(), a.cfg.MaxCodeAttempts).Submit(ctx, accountID, code)
 	switch {
 	case err == nil:
-		fmt.Fprintf(os.Stdout, "code for %s handed in: %s\n", accountID, member.CodeSubmitted)
+		fmt.Fprintf(os.Stdout, "code for %s handed in: %s\n", accountID, state)
 		return nil
 	case errors.Is(err, member.ErrNotFound), errors.Is(err, member.ErrNotWaiting), errors.Is(err, member.ErrTooManyAttempts):
 		return &exitError{code: 1, err: err}

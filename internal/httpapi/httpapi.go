@@ -81,7 +81,7 @@ func (a *API) postCode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, msg)
 		return
 	}
-	err := a.p.Intake.Submit(r.Context(), req.AccountID, req.Code)
+	state, err := a.p.Intake.Submit(r.Context(), req.AccountID, req.Code)
 	status, msg := submitStatus(err)
 	if status >= 500 {
 		a.p.Logger.Error("code intake failed", zap.String("account_id", req.AccountID), zap.Error(err))
@@ -90,7 +90,7 @@ func (a *API) postCode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, msg)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"account_id": req.AccountID, "state": string(member.CodeSubmitted)})
+	writeJSON(w, http.StatusAccepted, map[string]string{"account_id": req.AccountID, "state": string(state)})
 }
 
 // submitStatus maps an intake result to SPEC's answers.

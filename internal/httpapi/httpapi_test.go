@@ -180,3 +180,50 @@ func TestAPIWithoutTokenIsDisabled(t *testing.T) {
 		}
 	}
 }
+
+// TestCodeHandedInAgain: a client that did not see the answer to its code
+// and hands the same code in again is told 202 with the member's state; the
+// repeat costs no attempt and no second bind. Another code is still 409.
+func TestCodeHandedInAgain(t *testing.T) {
+	t.Parallel()
+	env, url := setup(t)
+	waitingID, _ := waiting(t, env)
+	var code string
+	for _, r := range harness.Members(0, 2) {
+		if r.AccountID == waitingID {
+			sms := env.Sandbox.SMS(r.Phone)
+			if len(sms) != 1 {
+				t.Fatalf("%d SMS to the waiting member, want 1", len(sms))
+			}
+			code = sms[0].Code
+		}
+	}
+	body := `{"account_id":"` + waitingID + `","code":"` + code + `"}`
+	if status, obj, raw := call(t, "POST", url+"/v1/codes", harness.Token, body); status != 202 || obj["state"] != "code_submitted" {
+		t.Fatalf("code handed in: HTTP %d %s, want 202 code_submitted", status, raw)
+	}
+	env.WaitFor(20*time.Second, func(c map[member.State]int64) bool { return c[member.Bound] == 1 })
+
+	if status, obj, raw := call(t, "POST", url+"/v1/codes", harness.Token, body); status != 202 || obj["state"] != "bound" {
+		t.Errorf("same code again once bound: HTTP %d %s, want 202 bound", status, raw)
+	}
+	other := "000000"
+	if code == other {
+		other = "000001"
+	}
+	if status, _, raw := call(t, "POST", url+"/v1/codes", harness.Token,
+		`{"account_id":"`+waitingID+`","code":"`+other+`"}`); status != 409 {
+		t.Errorf("another code once bound: HTTP %d %s, want 409", status, raw)
+	}
+	m, err := env.Store.Get(context.Background(), waitingID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.CodeAttempts != 1 {
+		t.Errorf("code_attempts %d after one code handed in twice, want 1", m.CodeAttempts)
+	}
+	time.Sleep(500 * time.Millisecond) // room for a second bind, if one were queued
+	if calls := env.Sandbox.Stats().Calls["BindSecureMobilePhone"]; calls["ok"] != 1 || len(calls) != 1 {
+		t.Errorf("bind calls %v, want one, successful", calls)
+	}
+}

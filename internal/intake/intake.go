@@ -31,26 +31,34 @@ func New(store *member.Store, client *asynq.Client, maxAttempts int) *Intake {
 	return &Intake{store: store, client: client, maxAttempts: maxAttempts}
 }
 
-// Submit checks a code for accountID and enqueues it. Its errors match
-// ErrMalformed, member.ErrNotFound, member.ErrNotWaiting or
-// member.ErrTooManyAttempts; anything else is an infrastructure failure.
-// The code never appears in an error.
-func (in *Intake) Submit(ctx context.Context, accountID, code string) error {
+// Submit checks a code for accountID and enqueues it, and returns the
+// member's state as the caller should report it: code_submitted, or for a
+// repeat of the code already taken, the state it led to (code_submitted or
+// bound). A repeat enqueues nothing, so a client may safely try again after
+// an answer it did not get. Its errors match ErrMalformed,
+// member.ErrNotFound, member.ErrNotWaiting or member.ErrTooManyAttempts;
+// anything else is an infrastructure failure. The code never appears in an
+// error.
+func (in *Intake) Submit(ctx context.Context, accountID, code string) (member.State, error) {
 	switch {
 	case !tasks.ValidAccountID(accountID):
-		return fmt.Errorf("%w: account_id must be digits only", ErrMalformed)
+		return "", fmt.Errorf("%w: account_id must be digits only", ErrMalformed)
 	case !tasks.ValidCode(code):
-		return fmt.Errorf("%w: code must be 6 digits", ErrMalformed)
+		return "", fmt.Errorf("%w: code must be 6 digits", ErrMalformed)
 	}
 	t, err := tasks.NewCodeSubmitted(accountID, code)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if _, err := in.store.CountSubmission(ctx, accountID, in.maxAttempts); err != nil {
-		return err
+	sub, err := in.store.CountSubmission(ctx, accountID, member.CodePrint(accountID, code), in.maxAttempts)
+	if err != nil {
+		return "", err
+	}
+	if sub.Repeat {
+		return sub.State, nil
 	}
 	if _, err := in.client.EnqueueContext(ctx, t); err != nil {
-		return fmt.Errorf("enqueue code for %s: %w", accountID, err)
+		return "", fmt.Errorf("enqueue code for %s: %w", accountID, err)
 	}
-	return nil
+	return member.CodeSubmitted, nil
 }

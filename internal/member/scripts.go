@@ -12,7 +12,7 @@ import "github.com/redis/go-redis/v9"
 //	P batches              set: batch names
 //
 // Member hash fields: phone batch state gen sends att exp ecode emsg req
-// upd crt code doubt subs sending. Short names: one waiting member is a few hundred bytes.
+// upd crt code doubt subs sending last. Short names: one waiting member is a few hundred bytes.
 //
 // The scripts build index keys from the member's batch and state, so the
 // store needs a single Redis (standalone or Sentinel), not a Cluster.
@@ -120,7 +120,7 @@ end
 local function restart(mk, id, phone, batch, gen, from, oldbatch, reason)
   flush()
   redis.call('ZREM', p .. 'i:' .. oldbatch .. ':' .. from, id)
-  redis.call('HDEL', mk, 'exp', 'ecode', 'emsg', 'req', 'code', 'doubt', 'subs', 'sending')
+  redis.call('HDEL', mk, 'exp', 'ecode', 'emsg', 'req', 'code', 'doubt', 'subs', 'sending', 'last')
   redis.call('HSET', mk, 'phone', phone, 'batch', batch, 'state', 'pending',
     'gen', gen, 'sends', 0, 'att', 0, 'upd', now)
   redis.call('ZADD', p .. 'i:' .. batch .. ':pending', now, id)
@@ -182,18 +182,23 @@ return {'unchanged', 0, 0}
 // waiting for one (code_sent; code_submitted while an earlier code is being
 // checked; pending while its send is in flight, as the SMS may arrive
 // before the send is recorded) and has attempts left for the current send.
+// The same code handed in again once it was taken (code_submitted) or bound
+// it (bound) is a repeat: a client trying again after an answer it did not
+// get. A repeat counts no attempt and needs no second task.
 //
-// ARGV[1] prefix, ARGV[2] account ID, ARGV[3] attempts allowed per send.
-// Returns {"ok", state}, {"missing"}, {"not_waiting", state} or
-// {"exhausted", state}.
+// ARGV[1] prefix, ARGV[2] account ID, ARGV[3] attempts allowed per send,
+// ARGV[4] the code's fingerprint. Returns {"ok", state}, {"repeat", state},
+// {"missing"}, {"not_waiting", state} or {"exhausted", state}.
 var submitScript = redis.NewScript(`
 local mk = ARGV[1] .. 'm:' .. ARGV[2]
-local cur = redis.call('HMGET', mk, 'state', 'subs', 'sending')
+local cur = redis.call('HMGET', mk, 'state', 'subs', 'sending', 'last')
 local state = cur[1]
 if not state then return {'missing'} end
+if cur[4] == ARGV[4] and (state == 'code_submitted' or state == 'bound') then return {'repeat', state} end
 local sending = state == 'pending' and cur[3]
 if state ~= 'code_sent' and state ~= 'code_submitted' and not sending then return {'not_waiting', state} end
 if tonumber(cur[2] or '0') >= tonumber(ARGV[3]) then return {'exhausted', state} end
 redis.call('HINCRBY', mk, 'subs', 1)
+redis.call('HSET', mk, 'last', ARGV[4])
 return {'ok', state}
 `)

@@ -354,3 +354,67 @@ func TestMemberJSONMasksPhoneAndHidesCode(t *testing.T) {
 		t.Errorf("member JSON = %s", s)
 	}
 }
+
+// TestCountSubmissionKnowsARepeat: the code already taken, handed in again
+// while it is checked or after it bound, is a repeat that costs no attempt;
+// another code is counted as usual, and a new send forgets the code.
+func TestCountSubmissionKnowsARepeat(t *testing.T) {
+	t.Parallel()
+	s, b := setup(t)
+	admitOne(t, s, alice, member.AdmitOptions{})
+	id := alice.AccountID
+	moveTo(t, s, id, member.Pending, member.CodeSent)
+	first, other := member.CodePrint(id, "123456"), member.CodePrint(id, "654321")
+	if first == other || strings.Contains(first, "123456") {
+		t.Fatalf("fingerprints %q and %q: want distinct and not the code", first, other)
+	}
+
+	count := func(print string) member.Submission {
+		t.Helper()
+		sub, err := s.CountSubmission(b.ctx, id, print, 3)
+		if err != nil {
+			t.Fatalf("CountSubmission: %v", err)
+		}
+		return sub
+	}
+	if sub := count(first); sub.Repeat || sub.State != member.CodeSent {
+		t.Errorf("first code: %+v, want counted while code_sent", sub)
+	}
+	// Still code_sent (its task not yet run): the same code counts again,
+	// as the first may never have been queued.
+	if sub := count(first); sub.Repeat {
+		t.Errorf("same code while code_sent: %+v, want counted", sub)
+	}
+	moveTo(t, s, id, member.CodeSent, member.CodeSubmitted)
+	if sub := count(first); !sub.Repeat || sub.State != member.CodeSubmitted {
+		t.Errorf("same code while code_submitted: %+v, want a repeat", sub)
+	}
+	moveTo(t, s, id, member.CodeSubmitted, member.Bound)
+	if sub := count(first); !sub.Repeat || sub.State != member.Bound {
+		t.Errorf("same code once bound: %+v, want a repeat", sub)
+	}
+	if _, err := s.CountSubmission(b.ctx, id, other, 3); !errors.Is(err, member.ErrNotWaiting) {
+		t.Errorf("another code once bound: %v, want ErrNotWaiting", err)
+	}
+	// Two codes counted of three: one more is allowed, then none.
+	_, err := s.Transition(b.ctx, id, member.Move{From: []member.State{member.Bound}, To: member.CodeSubmitted, Reason: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub := count(other); sub.Repeat {
+		t.Errorf("another code while code_submitted: %+v, want counted", sub)
+	}
+	if _, err := s.CountSubmission(b.ctx, id, member.CodePrint(id, "111111"), 3); !errors.Is(err, member.ErrTooManyAttempts) {
+		t.Errorf("fourth code of three: %v, want ErrTooManyAttempts", err)
+	}
+	// A new code sent: the old one is forgotten and the count restarts.
+	_, err = s.Transition(b.ctx, id, member.Move{From: []member.State{member.CodeSubmitted}, To: member.CodeSent,
+		Reason: "test", Edits: []member.Edit{member.ResetSubmissions()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moveTo(t, s, id, member.CodeSent, member.CodeSubmitted)
+	if sub := count(other); sub.Repeat {
+		t.Errorf("old code after a new send: %+v, want counted, not a repeat", sub)
+	}
+}

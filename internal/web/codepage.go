@@ -66,7 +66,7 @@ func (s *Site) submitCode(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, formLimit)
 	code := strings.Join(strings.Fields(r.PostFormValue("code")), "")
-	err = s.p.Intake.Submit(r.Context(), m.AccountID, code)
+	_, err = s.p.Intake.Submit(r.Context(), m.AccountID, code)
 	if err == nil {
 		http.Redirect(w, r, r.URL.Path+"?tried="+strconv.Itoa(m.CodeAttempts), http.StatusSeeOther)
 		return
