@@ -3,6 +3,7 @@ package flow_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -338,6 +339,8 @@ func TestTooManyWrongCodesSendsANewCode(t *testing.T) {
 	}
 }
 
+// TestIntakeRefusesCodesBeyondAttempts: someone guessing codes gets 429
+// once the attempts for the SMS are used.
 func TestIntakeRefusesCodesBeyondAttempts(t *testing.T) {
 	t.Parallel()
 	env := harness.Start(t, harness.Options{Configure: func(c *config.Config) { c.MaxCodeAttempts = 3 }})
@@ -345,8 +348,10 @@ func TestIntakeRefusesCodesBeyondAttempts(t *testing.T) {
 	env.Enqueue("guess", []harness.Row{row}, ingest.Options{})
 	sms := waitSMS(t, env, row.Phone, 1)
 	var statuses []int
-	for i := 0; i < 5; i++ {
-		statuses = append(statuses, env.PostCode(env.Worker(0), row.AccountID, wrong(sms.Code)))
+	sent, _ := strconv.Atoi(sms.Code)
+	for i := 1; i <= 5; i++ {
+		guess := fmt.Sprintf("%06d", (sent+i)%1000000) // each a different wrong code
+		statuses = append(statuses, env.PostCode(env.Worker(0), row.AccountID, guess))
 	}
 	if fmt.Sprint(statuses) != "[202 202 202 429 429]" {
 		t.Errorf("statuses of 5 quick guesses = %v, want [202 202 202 429 429]", statuses)
