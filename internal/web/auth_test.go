@@ -2,10 +2,14 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -152,4 +156,62 @@ func TestDashboardIsReadOnlyAndHidesCodes(t *testing.T) {
 	if act.status != http.StatusNoContent && act.status != http.StatusOK {
 		t.Errorf("pause through a writable dashboard: status %d, want 2xx: %s", act.status, act.body)
 	}
+}
+
+// TestLoginRefusesAnAddressThatGuesses: after web.LoginLimit wrong tokens
+// from one address, the login form refuses that address (429, even the
+// right token) on every worker, while other addresses and the bearer
+// header still get in.
+func TestLoginRefusesAnAddressThatGuesses(t *testing.T) {
+	t.Parallel()
+	env := harness.Start(t, harness.Options{Workers: 2})
+	first, second := env.Worker(0).URL, env.Worker(1).URL
+	guesser, other := clientFrom(t, "127.0.0.1"), clientFrom(t, "127.0.0.2")
+	post := func(c *http.Client, base, token string) *http.Response {
+		t.Helper()
+		resp, err := c.PostForm(base+"/login", url.Values{"token": {token}, "next": {"/"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+
+	for i := 1; i <= web.LoginLimit.Burst; i++ {
+		if resp := post(guesser, first, fmt.Sprintf("guess-%d", i)); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: status %d, want 401", i, resp.StatusCode)
+		}
+	}
+	for _, base := range []string{first, second} {
+		resp := post(guesser, base, harness.Token)
+		retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if resp.StatusCode != http.StatusTooManyRequests || len(resp.Cookies()) != 0 {
+			t.Errorf("right token after %d wrong ones: status %d, %d cookies; want 429 and none",
+				web.LoginLimit.Burst, resp.StatusCode, len(resp.Cookies()))
+		}
+		if interval := int(web.LoginLimit.Period.Seconds()) / web.LoginLimit.Rate; retry < 1 || retry > interval {
+			t.Errorf("Retry-After %q, want 1 to %d seconds", resp.Header.Get("Retry-After"), interval)
+		}
+	}
+	page := do(t, request{method: http.MethodPost, url: first + "/login", form: url.Values{"token": {"again"}}})
+	if !strings.Contains(page.body, "Too many wrong tokens from this address") {
+		t.Errorf("locked-out login page does not say why:\n%s", page.body)
+	}
+	if resp := post(other, first, harness.Token); resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
+		t.Errorf("right token from another address: status %d, want 303 with a session", resp.StatusCode)
+	}
+	if a := do(t, request{url: first + "/", header: bearer(harness.Token)}); a.status != http.StatusOK {
+		t.Errorf("bearer token from the locked-out address: status %d, want 200", a.status)
+	}
+}
+
+// clientFrom is an HTTP client whose connections come from the loopback
+// address ip, and that shows redirects instead of following them.
+func clientFrom(t *testing.T, ip string) *http.Client {
+	t.Helper()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	tr := &http.Transport{DialContext: dialer.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }

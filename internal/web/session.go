@@ -130,9 +130,16 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusServiceUnavailable, "login", loginView{Next: next, Message: "Login is disabled: set ONBOARD_CALLBACK_TOKEN on the worker."})
 		return
 	}
+	if wait := s.lockout.wait(r.Context(), r); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second).Seconds())))
+		s.render(w, http.StatusTooManyRequests, "login", loginView{Next: next,
+			Message: "Too many wrong tokens from this address. Try again in " + minutes(wait) + "."})
+		return
+	}
 	given := sha256.Sum256([]byte(strings.TrimSpace(r.PostFormValue("token"))))
 	want := sha256.Sum256([]byte(a.token))
 	if subtle.ConstantTimeCompare(given[:], want[:]) != 1 {
+		s.lockout.failed(r.Context(), r)
 		s.render(w, http.StatusUnauthorized, "login", loginView{Next: next, Message: "That is not the token. Try again."})
 		return
 	}

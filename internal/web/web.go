@@ -14,6 +14,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/httpapi"
@@ -47,7 +48,12 @@ type Params struct {
 	// MaxCodeAttempts is the number of codes accepted per send, shown to
 	// phone owners.
 	MaxCodeAttempts int
-	Logger          *zap.Logger
+	// Redis, when set, counts wrong tokens at the login form per client
+	// address (LoginLimit), for every worker sharing it; keys start with
+	// Prefix.
+	Redis  redis.UniversalClient
+	Prefix string
+	Logger *zap.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -55,10 +61,11 @@ type Params struct {
 // Site is the web surface. It is a worker component: Shutdown closes the
 // dashboard's connections.
 type Site struct {
-	p     Params
-	auth  *auth
-	dash  *asynqmon.HTTPHandler
-	pages map[string]*template.Template
+	p       Params
+	auth    *auth
+	lockout *lockout
+	dash    *asynqmon.HTTPHandler
+	pages   map[string]*template.Template
 }
 
 //go:embed templates
@@ -72,7 +79,7 @@ func New(p Params) *Site {
 	if p.Now == nil {
 		p.Now = time.Now
 	}
-	s := &Site{p: p, auth: newAuth(p.Token, p.Now), pages: parsePages()}
+	s := &Site{p: p, auth: newAuth(p.Token, p.Now), lockout: newLockout(p.Redis, p.Prefix, p.Logger), pages: parsePages()}
 	if p.Dashboard != nil {
 		s.dash = newDashboard(p.Dashboard, p.DashboardWritable)
 	}

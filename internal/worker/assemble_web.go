@@ -26,7 +26,8 @@ func (p *parts) addWeb() {
 		Status:    status.Source{Store: p.store, Insp: insp, Pause: p.pauser},
 		Links:     web.NewLinks(cfg.LinkSecret, p.d.Now),
 		PublicURL: cfg.PublicURL, Dashboard: p.dashboardConn(), DashboardWritable: cfg.DashboardWritable,
-		MaxCodeAttempts: cfg.MaxCodeAttempts, Logger: p.d.Logger.Named("web"), Now: p.d.Now,
+		MaxCodeAttempts: cfg.MaxCodeAttempts, Redis: p.d.Redis, Prefix: p.store.Prefix(),
+		Logger: p.d.Logger.Named("web"), Now: p.d.Now,
 	})
 	maps.Copy(p.mounts, site.Routes())
 	p.components = append(p.components, site)
