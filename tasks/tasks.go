@@ -5,7 +5,7 @@
 //
 // Payloads carry identifiers only, never a phone number: the member store is
 // the record of a member; a task is a reminder to act on it. The one
-// exception is the callback task, whose payload format is public (SPEC.md,
+// exception is the callback task, whose payload format is public (README,
 // "Callback queue") and carries the code a person handed in.
 package tasks
 

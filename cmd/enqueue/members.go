@@ -28,7 +28,7 @@ func (a *app) membersCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "members FILE.csv",
 		Short: "Start the onboarding flow of every valid member of a CSV",
-		Long: `Reads FILE.csv (columns account_id and mobile_phone, see SPEC.md), validates every
+		Long: `Reads FILE.csv (columns account_id and mobile_phone, see the README's "The roster CSV"), validates every
 row, and enqueues one onboarding flow per valid member not already in progress
 or done. Rejected rows are reported on stderr and in a rejects CSV.
 
@@ -104,7 +104,7 @@ func (a *app) ingest(ctx context.Context, rd *roster.Reader, file *os.File, out 
 	return sum, err
 }
 
-// verdict turns a run into the exit status SPEC promises.
+// verdict turns a run into the exit status the README promises.
 func verdict(s ingest.Summary, err error) error {
 	switch {
 	case err != nil && s.Accepted == 0:

@@ -37,7 +37,7 @@ const (
 const maxMessage = 512
 
 // codeKinds classifies the cloud's codes that do not follow their HTTP
-// status (SPEC.md, "How cloud errors are handled").
+// status (README, "When the cloud says no").
 var codeKinds = map[string]Kind{
 	"AccountSecureMobileAlreadyExists":             KindDone,
 	"Invalid.VerificationCode":                     KindMember,

@@ -61,7 +61,7 @@ type Account struct {
 }
 
 // Kind is the class of a failure, which decides what a handler does with it
-// (SPEC.md, "How cloud errors are handled").
+// (README, "When the cloud says no").
 type Kind int
 
 // The kinds of failure. KindTransient is the zero value: an error nobody

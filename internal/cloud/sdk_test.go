@@ -145,7 +145,7 @@ func account(f sandbox.AccountFault) sandbox.Options {
 	return sandbox.Options{Faults: sandbox.Faults{Accounts: map[string]sandbox.AccountFault{member: f}}}
 }
 
-// TestErrorClassification drives every row of SPEC's error table through
+// TestErrorClassification drives every row of the README's error table through
 // the real SDK and the sandbox over HTTP.
 func TestErrorClassification(t *testing.T) {
 	t.Parallel()

@@ -1,5 +1,5 @@
 // Package config owns the settings of both binaries: each is an
-// environment variable (SPEC.md, "Configuration") and a flag of the same
+// environment variable (README, "Configuration") and a flag of the same
 // meaning; a flag given on the command line wins over the variable, which
 // wins over the default.
 package config

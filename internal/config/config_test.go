@@ -70,7 +70,7 @@ func TestDefaultsMatchTheContract(t *testing.T) {
 		c.Region != "cn-hangzhou" || c.SendQPS != 5 || c.BindQPS != 10 || c.GetQPS != 20 || c.Concurrency != 20 ||
 		c.HTTPAddr != "127.0.0.1:8080" || c.CallbackToken != "" || c.MaxSends != 3 || c.MaxCodeAttempts != 5 ||
 		c.ReconcileCron != "*/10 * * * *" || c.CloudTimeout != 15*time.Second {
-		t.Errorf("defaults differ from SPEC: %+v", c)
+		t.Errorf("defaults differ from the README's table: %+v", c)
 	}
 	if err := c.Validate(Worker); err != nil {
 		t.Errorf("defaults do not validate: %v", err)

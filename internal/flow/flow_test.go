@@ -92,7 +92,7 @@ func assertMember(t *testing.T, env *harness.Env, id string, state member.State,
 	return m
 }
 
-// TestCloudErrorTable drives each row of SPEC's error table through the
+// TestCloudErrorTable drives each row of the README's error table through the
 // sandbox and checks the member's outcome.
 func TestCloudErrorTable(t *testing.T) {
 	t.Parallel()

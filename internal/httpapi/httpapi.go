@@ -93,7 +93,7 @@ func (a *API) postCode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"account_id": req.AccountID, "state": string(state)})
 }
 
-// submitStatus maps an intake result to SPEC's answers.
+// submitStatus maps an intake result to the documented answers.
 func submitStatus(err error) (int, string) {
 	switch {
 	case err == nil:

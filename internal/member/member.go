@@ -16,8 +16,8 @@ import (
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
-// State is where a member is in the onboarding flow (SPEC.md, "Member
-// object and states").
+// State is where a member is in the onboarding flow (README, "Reading the
+// results").
 type State string
 
 // The states of a member.
@@ -97,7 +97,7 @@ func (m Member) Step() tasks.Step {
 }
 
 // View is a member as it is shown outside the process (HTTP API, status,
-// reports): SPEC's member object, with the phone masked.
+// reports): the member object of the README, with the phone masked.
 type View struct {
 	AccountID        string `json:"account_id"`
 	MobilePhone      string `json:"mobile_phone"`

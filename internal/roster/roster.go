@@ -1,5 +1,5 @@
 // Package roster owns the member CSV an operator hands to `enqueue
-// members` (SPEC.md, "CSV input"): it streams the file row by row,
+// members` (README, "The roster CSV"): it streams the file row by row,
 // validates every row, and writes the rows it rejects to a rejects CSV.
 //
 // Memory stays flat in the size of the file: a Reader holds one record at
