@@ -33,7 +33,7 @@ import (
 )
 
 // Token is the bearer token of the workers' HTTP API.
-const Token = "harness-token"
+const Token = "harness-token-5d2f8a61"
 
 // Options configures an Env.
 type Options struct {

@@ -30,7 +30,7 @@ func TestOperatorRoutesNeedTheToken(t *testing.T) {
 	session := login(t, proc.URL)
 	forged := *session
 	forged.Value = session.Value[:len(session.Value)-2] + "AA"
-	otherKey := loginWith(t, startOther(t).URL, "another-token") // signed under another token
+	otherKey := loginWith(t, startOther(t).URL, "another-token-90ab12cd") // signed under another token
 
 	pages := []string{"/", "/monitoring/", "/monitoring/api/queues"}
 	api := "/v1/members/" + id + "/link"
@@ -70,7 +70,7 @@ func TestOperatorRoutesNeedTheToken(t *testing.T) {
 
 // startOther starts a second worker on its own Redis with another token.
 func startOther(t *testing.T) *harness.Proc {
-	_, p := start(t, func(c *config.Config) { c.CallbackToken = "another-token" })
+	_, p := start(t, func(c *config.Config) { c.CallbackToken = "another-token-90ab12cd" })
 	return p
 }
 
