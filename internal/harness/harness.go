@@ -239,7 +239,12 @@ var httpClient = &http.Client{
 // PostCode posts a code to a worker's HTTP intake and returns the status.
 func (e *Env) PostCode(p *Proc, accountID, code string) int {
 	e.t.Helper()
-	body, _ := json.Marshal(map[string]string{"account_id": accountID, "code": code})
+	return e.postCode(p, map[string]string{"account_id": accountID, "code": code})
+}
+
+// postCode posts a code request body to a worker's HTTP intake.
+func (e *Env) postCode(p *Proc, fields map[string]string) int {
+	body, _ := json.Marshal(fields)
 	req, _ := http.NewRequest(http.MethodPost, p.URL+"/v1/codes", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+Token)
 	resp, err := httpClient.Do(req)

@@ -179,6 +179,7 @@ func (s *Server) sendCode(a *account, ph string) (map[string]any, *apiError) {
 	}
 	m := SMS{AccountID: a.id, Phone: ph, Code: fmt.Sprintf("%06d", rand.IntN(1_000_000)),
 		SentAt: now, ExpiresAt: now.Add(s.opts.CodeTTL)}
+	s.notePhoneSend(m)
 	a.code = &sentCode{phone: ph, code: m.Code, expires: m.ExpiresAt}
 	s.sms = append(s.sms, m)
 	s.stats.SMSSent++

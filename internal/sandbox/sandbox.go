@@ -163,6 +163,7 @@ func New(opts Options) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /sandbox/sms", s.serveSMS)
 	s.mux.HandleFunc("GET /sandbox/stats", s.serveStats)
+	s.mux.HandleFunc("GET /sandbox/phones/{phone}/sms", s.servePhoneSMS)
 	s.registerAdmin()
 	s.mux.HandleFunc("/", s.serveAPI)
 	return s, nil

@@ -27,6 +27,9 @@ type Stats struct {
 	Binds map[string]int `json:"binds"`
 	// SMSSent counts codes sent.
 	SMSSent int `json:"sms_sent"`
+	// PhoneOverlaps and MinPhoneGapMS: see notePhoneSend.
+	PhoneOverlaps int   `json:"phone_overlaps"`
+	MinPhoneGapMS int64 `json:"min_phone_gap_ms"`
 }
 
 func newStats() Stats {
@@ -35,7 +38,7 @@ func newStats() Stats {
 
 func (st Stats) clone() Stats {
 	c := Stats{Calls: map[string]map[string]int{}, QuotaRejections: maps.Clone(st.QuotaRejections),
-		Binds: maps.Clone(st.Binds), SMSSent: st.SMSSent}
+		Binds: maps.Clone(st.Binds), SMSSent: st.SMSSent, PhoneOverlaps: st.PhoneOverlaps, MinPhoneGapMS: st.MinPhoneGapMS}
 	for action, outcomes := range st.Calls {
 		c.Calls[action] = maps.Clone(outcomes)
 	}
