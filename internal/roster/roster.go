@@ -53,6 +53,13 @@ type Row struct {
 	Phone string
 	// RawPhone is the mobile_phone field as written, trimmed.
 	RawPhone string
+	// DisplayName is the optional display_name field, trimmed: the
+	// member's name as the phone's owner is shown it.
+	DisplayName string
+	// Email is the optional email field: the address of the phone's
+	// owner, without any display name around it (a@example.com, not
+	// "Ann <a@example.com>"); empty when the file has none for the row.
+	Email string
 	// Reject is empty for a valid row; otherwise why the row is rejected,
 	// for a person to read. It never holds a full phone number.
 	Reject string
@@ -67,15 +74,20 @@ type Reader struct {
 	width int   // columns of the header, trailing empty names aside
 	acc   int   // index of the account_id column
 	ph    int   // index of the mobile_phone column
+	name  int   // index of the display_name column, or -1
+	email int   // index of the email column, or -1
 	seen  seen
-	last  int   // last physical line read so far, for error messages
-	err   error // once set, every Next returns it
+	// owners remembers the first email given to each phone, and its line.
+	owners map[string]owner
+	last   int   // last physical line read so far, for error messages
+	err    error // once set, every Next returns it
 }
 
 // NewReader reads and checks the header row of a member CSV from r. Header
 // names are trimmed and case-insensitive; account_id (alias AccountId) and
-// mobile_phone (aliases SecureMobilePhone, phone) are required, other
-// columns are ignored. A UTF-8 byte-order mark and blank lines before the
+// mobile_phone (aliases SecureMobilePhone, phone) are required;
+// display_name (alias DisplayName) and email (alias owner_email) are read
+// when present; other columns are ignored. A UTF-8 byte-order mark and blank lines before the
 // header are skipped. The error names what is wrong and shows the header
 // found: ErrNoHeader, ErrMissingColumn, ErrAmbiguousColumn, a
 // *csv.ParseError, an error of Next, or the error of r.
@@ -119,7 +131,8 @@ func skipBOM(br *bufio.Reader) (int64, error) {
 // call returns it again.
 //
 // A repeated account ID rejects the later row, naming the line of the
-// first valid row with that ID. A rejected row does not claim its account
+// first valid row with that ID. So does a row that gives a phone another
+// email than an earlier valid row did: one phone has one owner. A rejected row does not claim its account
 // ID: when a row with a bad phone is followed by a corrected row for the
 // same member, the corrected row is accepted.
 func (r *Reader) Next() (Row, error) {
