@@ -5,7 +5,7 @@
 //	sandbox [--addr 127.0.0.1:18080] [--access-key-id ID --access-key-secret S]
 //	        [--send-qps N] [--bind-qps N] [--get-qps N] [--code-ttl 5m]
 //	        [--daily-send-limit N] [--faults FILE] [--latency D]
-//	        [--throttle-rate P] [--debug]
+//	        [--throttle-rate P] [--site china|international] [--debug]
 //
 // Logs go to stderr. SIGINT or SIGTERM stops it gracefully.
 package main
@@ -77,6 +77,7 @@ func parseFlags(args []string) (config, error) {
 	fs.Float64Var(&c.opts.SendQPS, "send-qps", 0, "SendVerificationCode quota per second (0: unlimited)")
 	fs.Float64Var(&c.opts.BindQPS, "bind-qps", 0, "BindSecureMobilePhone quota per second (0: unlimited)")
 	fs.Float64Var(&c.opts.GetQPS, "get-qps", 0, "GetAccount quota per second (0: unlimited)")
+	fs.StringVar(&c.opts.Site, "site", sandbox.SiteChina, "site imitated: china (only 86- numbers) or international (any country code but 86)")
 	fs.DurationVar(&c.opts.CodeTTL, "code-ttl", sandbox.DefaultCodeTTL, "how long a sent code is valid")
 	fs.IntVar(&c.opts.DailySendLimit, "daily-send-limit", sandbox.DefaultDailySendLimit, "codes per account per day (negative: no limit)")
 	fs.StringVar(&c.faultsFile, "faults", "", "JSON file of faults (see internal/sandbox/README.md)")

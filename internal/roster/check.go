@@ -30,7 +30,7 @@ func (r *Reader) check(rec []string) Row {
 		row.Reject = reason
 		return row
 	}
-	p, err := phone.Normalize(row.RawPhone)
+	p, err := r.site.Normalize(row.RawPhone)
 	email, emailWhy := emailOf(optionalField(rec, r.email))
 	if reason := joinReasons(accountReason(row.AccountID), phoneReason(err), emailWhy); reason != "" {
 		row.Reject = reason + r.spanHint(row, line)
@@ -141,7 +141,7 @@ func accountReason(id string) string {
 }
 
 // phoneReason says what is wrong with a phone number, given the error of
-// phone.Normalize, or "".
+// the site's Normalize, or "".
 func phoneReason(err error) string {
 	switch {
 	case err == nil:

@@ -16,6 +16,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/rdonboard/rdonboard/internal/phone"
 )
 
 // MaxRecordBytes bounds one record of the file, with the empty lines
@@ -48,8 +50,9 @@ type Row struct {
 	Line int
 	// AccountID is the account_id field, trimmed.
 	AccountID string
-	// Phone is the number normalized to 86-1xxxxxxxxxx; empty unless the
-	// row is valid.
+	// Phone is the number normalized as the site stores it
+	// (86-1xxxxxxxxxx on the China site, <country code>-<number> on the
+	// international one); empty unless the row is valid.
 	Phone string
 	// RawPhone is the mobile_phone field as written, trimmed.
 	RawPhone string
@@ -76,6 +79,7 @@ type Reader struct {
 	ph    int   // index of the mobile_phone column
 	name  int   // index of the display_name column, or -1
 	email int   // index of the email column, or -1
+	site  phone.Site
 	seen  seen
 	// owners remembers the first email given to each phone, and its line.
 	owners map[string]owner
@@ -83,7 +87,20 @@ type Reader struct {
 	err    error // once set, every Next returns it
 }
 
-// NewReader reads and checks the header row of a member CSV from r. Header
+// Options tune a Reader.
+type Options struct {
+	// Site is the organisation's Alibaba Cloud site, whose rule decides
+	// the phone numbers accepted (phone.Site.Normalize); default
+	// phone.China.
+	Site phone.Site
+}
+
+// NewReader is NewReaderWith for the China site.
+func NewReader(r io.Reader) (*Reader, error) {
+	return NewReaderWith(r, Options{})
+}
+
+// NewReaderWith reads and checks the header row of a member CSV from r. Header
 // names are trimmed and case-insensitive; account_id (alias AccountId) and
 // mobile_phone (aliases SecureMobilePhone, phone) are required;
 // display_name (alias DisplayName) and email (alias owner_email) are read
@@ -91,7 +108,7 @@ type Reader struct {
 // header are skipped. The error names what is wrong and shows the header
 // found: ErrNoHeader, ErrMissingColumn, ErrAmbiguousColumn, a
 // *csv.ParseError, an error of Next, or the error of r.
-func NewReader(r io.Reader) (*Reader, error) {
+func NewReaderWith(r io.Reader, opts Options) (*Reader, error) {
 	src := &source{r: r, limit: MaxRecordBytes}
 	br := bufio.NewReader(src) // csv.NewReader reuses it: one buffer
 	bom, err := skipBOM(br)
@@ -101,7 +118,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1 // field counts are checked per row, as rejects
 	cr.ReuseRecord = true
-	rd := &Reader{src: src, cr: cr, bom: bom}
+	rd := &Reader{src: src, cr: cr, bom: bom, site: opts.Site}
 	if err := rd.readHeader(); err != nil {
 		return nil, err
 	}

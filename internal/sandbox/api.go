@@ -164,7 +164,7 @@ func (s *Server) perform(action string, a *account, p url.Values) (map[string]an
 
 // sendCode "sends" a new code, which replaces any earlier one.
 func (s *Server) sendCode(a *account, ph string) (map[string]any, *apiError) {
-	if e := checkPhone(ph); e != nil {
+	if e := s.checkPhone(ph); e != nil {
 		return nil, e
 	}
 	switch {
@@ -190,7 +190,7 @@ func (s *Server) sendCode(a *account, ph string) (map[string]any, *apiError) {
 // bind binds the phone if the code is the account's latest, unused,
 // unexpired and was sent to this phone.
 func (s *Server) bind(a *account, ph, code string) (map[string]any, *apiError) {
-	if e := checkPhone(ph); e != nil {
+	if e := s.checkPhone(ph); e != nil {
 		return nil, e
 	}
 	switch {
@@ -214,14 +214,18 @@ func (c *sentCode) accepts(ph, code string, now time.Time) bool {
 	return c != nil && !c.used && c.phone == ph && c.code == code && now.Before(c.expires)
 }
 
-// checkPhone refuses a phone the China site would not take.
-func checkPhone(ph string) *apiError {
+// checkPhone refuses a phone the site would not take: the China site
+// takes mainland 86- numbers only, the international site any country's
+// but those; each as stored, <country code>-<number>.
+func (s *Server) checkPhone(ph string) *apiError {
+	mainland := strings.HasPrefix(ph, "86-")
 	switch {
 	case ph == "":
 		return missing("SecureMobilePhone")
-	case !strings.HasPrefix(ph, "86-"):
+	case mainland != (s.opts.Site == SiteChina):
 		return newError(codeCountryCode)
-	case len(ph) != 14 || ph[3] != '1' || !isDigits(ph[3:]):
+	}
+	if n, err := phone.Site(s.opts.Site).Normalize(ph); err != nil || n != ph {
 		return invalid("SecureMobilePhone", known["InvalidParameter.SecureMobilePhone"].message)
 	}
 	return nil

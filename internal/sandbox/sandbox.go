@@ -37,6 +37,12 @@ const (
 
 var actions = []string{ActionSendCode, ActionBind, ActionGetAccount}
 
+// Sites the sandbox imitates (Options.Site).
+const (
+	SiteChina         = "china"
+	SiteInternational = "international"
+)
+
 // Account types.
 const (
 	TypeResourceAccount = "ResourceAccount"
@@ -62,6 +68,11 @@ type Options struct {
 	DailySendLimit int
 	// Faults is the misbehaviour at start.
 	Faults Faults
+	// Site is the cloud site imitated: SiteChina (default) takes only
+	// mainland 86- numbers, SiteInternational every country's mobile
+	// numbers but 86-; each answers the other's numbers 409
+	// InvalidParameter.MobileCountryCode.
+	Site string
 	// Now is the sandbox's clock for code expiry, daily limits, quotas and
 	// outages; default time.Now. Request timestamps are checked against
 	// the wall clock instead, so a test may move Now by days while the SDK
@@ -93,6 +104,9 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Site == "" {
+		o.Site = SiteChina
+	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
@@ -102,6 +116,9 @@ func (o Options) withDefaults() Options {
 func (o Options) validate() error {
 	if o.SendQPS < 0 || o.BindQPS < 0 || o.GetQPS < 0 {
 		return errors.New("quotas must not be negative")
+	}
+	if o.Site != SiteChina && o.Site != SiteInternational {
+		return fmt.Errorf("site %q: want %s or %s", o.Site, SiteChina, SiteInternational)
 	}
 	return o.Faults.Validate()
 }
@@ -254,7 +271,7 @@ func (s *Server) BindDirect(accountID, phone string) {
 // SMS returns the codes sent to phone (any spelling of the number), or all
 // when phone is "", oldest first.
 func (s *Server) SMS(phone string) []SMS {
-	want := normalizePhone(phone)
+	want := s.normalizePhone(phone)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []SMS{}

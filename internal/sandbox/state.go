@@ -119,9 +119,10 @@ func (a *account) countSend(now time.Time, limit int) bool {
 	return true
 }
 
-// normalizePhone is the stored spelling of p, or p itself.
-func normalizePhone(p string) string {
-	if n, err := phone.Normalize(p); err == nil {
+// normalizePhone is the stored spelling of p on the sandbox's site, or p
+// itself.
+func (s *Server) normalizePhone(p string) string {
+	if n, err := phone.Site(s.opts.Site).Normalize(p); err == nil {
 		return n
 	}
 	return p
