@@ -121,6 +121,9 @@ type Error struct {
 	// RetryAt is, for KindDeferred, when the limit lifts (the next 00:00
 	// Asia/Shanghai for the daily send limit); zero otherwise.
 	RetryAt time.Time
+	// Remedy is what an operator does about the failure, from the one
+	// table of codes (Remedy); empty when nobody needs to act.
+	Remedy string
 }
 
 // Error renders the failure for logs and the member store.

@@ -228,6 +228,12 @@ func TestErrorClassification(t *testing.T) {
 			if e.Message == "" {
 				t.Error("no message")
 			}
+			if tt.kind == cloud.KindCallerWide && e.Remedy != cloud.Remedy(tt.code) {
+				t.Errorf("remedy %q, want the table's %q", e.Remedy, cloud.Remedy(tt.code))
+			}
+			if tt.kind == cloud.KindThrottled && e.Remedy != "" {
+				t.Errorf("a throttle carries remedy %q", e.Remedy)
+			}
 		})
 	}
 }
