@@ -163,3 +163,18 @@ func (c *Caller) throttled(ctx context.Context, action string) {
 		_ = c.p.Limiter.Throttled(ctx, action)
 	}
 }
+
+// ListAccounts is cloud.Client.ListAccounts under the limits.
+func (c *Caller) ListAccounts(ctx context.Context, pageNumber, pageSize int) (cloud.AccountPage, error) {
+	return call(ctx, c, cloud.ActionListAccounts, func(ctx context.Context) (cloud.AccountPage, error) {
+		return c.p.Client.ListAccounts(ctx, pageNumber, pageSize)
+	})
+}
+
+// ListAccountsForParent is cloud.Client.ListAccountsForParent under the
+// limits.
+func (c *Caller) ListAccountsForParent(ctx context.Context, folderID string, pageNumber, pageSize int) (cloud.AccountPage, error) {
+	return call(ctx, c, cloud.ActionListAccountsForParent, func(ctx context.Context) (cloud.AccountPage, error) {
+		return c.p.Client.ListAccountsForParent(ctx, folderID, pageNumber, pageSize)
+	})
+}

@@ -106,6 +106,9 @@ func (s *Server) handle(method, action string, p url.Values) (map[string]any, *a
 	if e := s.admit(action); e != nil {
 		return nil, e
 	}
+	if isListing(action) {
+		return s.listing(action, p)
+	}
 	a, e := s.target(action, p.Get("AccountId"))
 	if e != nil {
 		return nil, e
@@ -145,7 +148,7 @@ func (s *Server) target(action, id string) (*account, *apiError) {
 		a.transientLeft--
 		return nil, newError(codeServiceUnavailable)
 	}
-	if a.fault.Missing {
+	if a.fault.Missing || (s.dir != nil && a.dir == nil) {
 		return nil, newError(codeAccountNotFound)
 	}
 	return a, nil
@@ -233,21 +236,9 @@ func (s *Server) checkPhone(ph string) *apiError {
 
 // getAccount describes the account as GetAccount does.
 func (s *Server) getAccount(a *account) map[string]any {
-	joined := s.started.UTC().Format(timestampLayout)
-	return map[string]any{"Account": map[string]any{
-		"AccountId":             a.id,
-		"AccountName":           a.id + "@sandbox.onaliyun.com",
-		"DisplayName":           "member-" + a.id,
-		"Type":                  a.typ(),
-		"Status":                "CreateSuccess",
-		"HasSecureMobilePhone":  a.hasPhone(),
-		"JoinMethod":            "created",
-		"JoinTime":              joined,
-		"ModifyTime":            joined,
-		"FolderId":              "fd-sandbox",
-		"ResourceDirectoryId":   "rd-sandbox",
-		"ResourceDirectoryPath": "rd-sandbox/r-sandbox/fd-sandbox/" + a.id,
-	}}
+	body := s.describe(a.id, a.typ())
+	body["HasSecureMobilePhone"] = a.hasPhone()
+	return map[string]any{"Account": body}
 }
 
 // outageNow returns the outage mode in force, ending an expired one, and
