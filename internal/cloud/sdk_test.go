@@ -81,7 +81,7 @@ func TestSendBindAndGetAccount(t *testing.T) {
 	}
 	want := cloud.Account{AccountID: member, DisplayName: "member-" + member, FolderID: "fd-sandbox",
 		ResourceDirectoryPath: "rd-sandbox/r-sandbox/fd-sandbox/" + member,
-		Type: cloud.AccountTypeResource, Status: "CreateSuccess", RequestID: before.RequestID}
+		Type:                  cloud.AccountTypeResource, Status: "CreateSuccess", RequestID: before.RequestID}
 	if before != want || !requestIDPattern.MatchString(before.RequestID) {
 		t.Fatalf("GetAccount before = %+v, want %+v with a request ID", before, want)
 	}
