@@ -70,4 +70,3 @@ func (w *Webhook) Send(ctx context.Context, msg Message) (string, error) {
 }
 
 var _ Channel = (*Webhook)(nil)
-
