@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"os"
 	"time"
 
+	"github.com/rdonboard/rdonboard/internal/csvsafe"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/web"
 )
@@ -24,7 +24,7 @@ func (a *app) printLinks(ctx context.Context, batch string) error {
 	}
 	defer a.rdb.Close()
 	base := web.BaseURL(a.cfg.PublicURL, a.cfg.HTTPAddr)
-	out := csv.NewWriter(os.Stdout)
+	out := csvsafe.NewWriter(os.Stdout)
 	_ = out.Write([]string{"account_id", "mobile_phone", "url", "expires_at"})
 	store := member.New(a.rdb, member.Options{})
 	err := store.Scan(ctx, member.Filter{Batch: batch, State: member.CodeSent}, func(ms []member.Member) error {
