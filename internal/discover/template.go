@@ -2,9 +2,10 @@ package discover
 
 import (
 	"bufio"
-	"encoding/csv"
 	"io"
 	"strings"
+
+	"github.com/rdonboard/rdonboard/internal/csvsafe"
 )
 
 // TemplateHeader is the header of the roster template: the columns
@@ -14,18 +15,20 @@ var TemplateHeader = []string{"account_id", "display_name", "folder_path", "mobi
 // WriteTemplate writes the roster template of found to w: UTF-8 with a
 // byte-order mark (so a spreadsheet reads the Chinese names right), a
 // header, and one row per member with mobile_phone and email empty. Cells
-// that a spreadsheet would run as a formula are made inert.
+// a spreadsheet would run as a formula are neutralised (csvsafe): display
+// names come from the directory, where whoever may name an account can
+// put one.
 func WriteTemplate(w io.Writer, found []Found) error {
 	bw := bufio.NewWriter(w)
 	if _, err := bw.WriteString("\ufeff"); err != nil {
 		return err
 	}
-	cw := csv.NewWriter(bw)
+	cw := csvsafe.NewWriter(bw)
 	if err := cw.Write(TemplateHeader); err != nil {
 		return err
 	}
 	for _, f := range found {
-		row := []string{inert(f.AccountID), inert(f.DisplayName), inert(f.FolderPath), "", ""}
+		row := []string{f.AccountID, valid(f.DisplayName), valid(f.FolderPath), "", ""}
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -37,14 +40,5 @@ func WriteTemplate(w io.Writer, found []Found) error {
 	return bw.Flush()
 }
 
-// inert keeps a cell from being read as a formula by a spreadsheet: one
-// that opens with = + - @, a tab or a carriage return gets a leading '.
-// Display names come from the directory, where anyone who may name an
-// account can put a formula.
-func inert(cell string) string {
-	cell = strings.ToValidUTF8(cell, "\uFFFD")
-	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-		return "'" + cell
-	}
-	return cell
-}
+// valid replaces bytes that are not UTF-8, which the template promises.
+func valid(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
