@@ -15,8 +15,8 @@ import (
 
 type reconcileFlags struct {
 	verifyAll, wait bool
-	format    string
-	timeout   time.Duration
+	format          string
+	timeout         time.Duration
 }
 
 func (a *app) reconcileCmd() *cobra.Command {
