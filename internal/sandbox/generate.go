@@ -1,6 +1,9 @@
 package sandbox
 
-import "fmt"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
 // DirectorySpec describes a directory for GenerateDirectory.
 type DirectorySpec struct {
@@ -24,8 +27,8 @@ type DirectorySpec struct {
 // of (a comma, a quote, a leading = that a spreadsheet would run).
 var generatedNames = []string{"成员-财务-%05d", "member-%05d", "生产环境 %05d", "测试, 开发 %05d", `"引号" %05d`, "=HYPERLINK(\"x\") %05d"}
 
-// GenerateDirectory builds a directory of spec.Accounts members spread in
-// turn over the root and its nested folders, for tests and benchmarks. It
+// GenerateDirectory builds a directory of spec.Accounts members spread at
+// random (from a fixed seed) over the root and its nested folders, for tests and benchmarks. It
 // depends on spec only.
 func GenerateDirectory(spec DirectorySpec) *Directory {
 	if spec.Width <= 0 {
@@ -40,8 +43,11 @@ func GenerateDirectory(spec DirectorySpec) *Directory {
 	d := &Directory{ID: "rd-gen", Root: Folder{ID: "r-gen", Name: "Root"}}
 	folders := []*Folder{&d.Root}
 	folders = growFolders(&d.Root, spec.Width, spec.Depth, folders)
+	// A fixed seed: the same spec gives the same directory, with types and
+	// phones spread over the folders independently of where members go.
+	rng := rand.New(rand.NewPCG(uint64(spec.Accounts), uint64(spec.FirstID)))
 	for i := range spec.Accounts {
-		f := folders[i%len(folders)]
+		f := folders[rng.IntN(len(folders))]
 		f.Accounts = append(f.Accounts, generatedAccount(spec, i))
 	}
 	return d
