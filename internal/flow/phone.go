@@ -7,7 +7,9 @@ import (
 	"github.com/hibiken/asynq"
 	"go.uber.org/zap"
 
+	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/ratelimit"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -73,6 +75,18 @@ func (f *Flow) setWaiting(ctx context.Context, m member.Member, what string) {
 	if _, _, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.Pending,
 		Quiet: true, Edits: []member.Edit{member.SetWaiting(what)}}); err != nil {
 		f.logger(ctx, m).Warn("waiting_for not recorded", zap.Error(err))
+	}
+}
+
+// noteWait records what a send put back for later waits for: the shared
+// send rate, or the queues paused by a caller-wide refusal.
+func (f *Flow) noteWait(ctx context.Context, m member.Member, err error) {
+	var d *ratelimit.DelayError
+	switch {
+	case errors.As(err, &d), IsSnooze(err) && cloud.KindOf(err) == cloud.KindThrottled:
+		f.setWaiting(ctx, m, member.WaitingRateLimit)
+	case IsSnooze(err) && cloud.KindOf(err) == cloud.KindCallerWide:
+		f.setWaiting(ctx, m, member.WaitingPause)
 	}
 }
 

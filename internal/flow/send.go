@@ -46,7 +46,9 @@ func (f *Flow) HandleSend(ctx context.Context, t *asynq.Task) error {
 		}
 		return err
 	}
-	return f.preflightAndSend(ctx, m)
+	err = f.preflightAndSend(ctx, m)
+	f.noteWait(ctx, m, err)
+	return err
 }
 
 func (f *Flow) preflightAndSend(ctx context.Context, m member.Member) error {
