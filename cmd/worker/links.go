@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/rdonboard/rdonboard/internal/csvsafe"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/web"
 )
@@ -25,7 +25,7 @@ func (a *app) printLinks(ctx context.Context, batch string) error {
 	}
 	defer a.rdb.Close()
 	base := web.BaseURL(a.cfg.PublicURL, a.cfg.HTTPAddr)
-	out := csv.NewWriter(os.Stdout)
+	out := csvsafe.NewWriter(os.Stdout)
 	_ = out.Write([]string{"mobile_phone", "accounts", "url", "expires_at"})
 	store := member.New(a.rdb, member.Options{})
 	err := store.ListPhones(ctx, func(phone string) error {

@@ -27,6 +27,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/flow"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/phone"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
@@ -48,6 +49,10 @@ type Options struct {
 	// RedisURL is the Redis to use; default a database of its own on the
 	// package's redis-server.
 	RedisURL string
+	// Site is the cloud site of the sandbox, the workers and Enqueue's
+	// roster rule (config.SiteChina or config.SiteInternational); default
+	// china.
+	Site string
 }
 
 // Env is a running rdonboard.
@@ -82,8 +87,14 @@ func Start(t testing.TB, opts Options) *Env {
 	e.Store = member.New(e.Redis, member.Options{})
 	e.Client = asynq.NewClientFromRedisClient(e.Redis)
 	e.Logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(e.logs), zap.DebugLevel))
+	if opts.Site != "" {
+		opts.Sandbox.Site = opts.Site
+	}
 	e.startSandbox(opts.Sandbox)
 	e.Config = e.defaults()
+	if opts.Site != "" {
+		e.Config.Site = opts.Site
+	}
 	if opts.Configure != nil {
 		opts.Configure(&e.Config)
 	}
@@ -225,7 +236,7 @@ func (e *Env) Enqueue(batch string, rows []Row, opts ingest.Options) ingest.Summ
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%s,%s,%s\n", r.AccountID, r.Phone, r.Name)
 	}
-	rd, err := roster.NewReader(strings.NewReader(b.String()))
+	rd, err := roster.NewReaderWith(strings.NewReader(b.String()), roster.Options{Site: phone.Site(e.Config.Site)})
 	if err != nil {
 		e.t.Fatalf("harness: roster: %v", err)
 	}

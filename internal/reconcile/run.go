@@ -34,7 +34,7 @@ func (r *Reconciler) newRun(slot string, verifyAll bool) *run {
 	return &run{
 		Reconciler: r,
 		sum:        newSummary(slot, verifyAll, now),
-		cloud:      &cloudTruth{client: r.p.Cloud, limiter: r.p.Limiter, metrics: r.p.CloudMetrics, now: r.p.Now},
+		cloud:      newCloudTruth(r.p.Cloud, r.p.Limiter, r.p.CloudMetrics, r.p.Now),
 		cutoff:     now.Add(-r.p.Grace).UnixMilli(),
 		started:    now.UnixMilli(),
 	}

@@ -5,7 +5,6 @@ package status
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/rdonboard/rdonboard/internal/csvsafe"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/reconcile"
@@ -216,11 +216,12 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q (want table, json or csv)", s)
 }
 
-// MemberWriter streams member views as a JSON array or CSV rows.
+// MemberWriter streams member views as a JSON array or CSV rows; CSV cells
+// are safe to open in a spreadsheet (csvsafe).
 type MemberWriter struct {
 	w      io.Writer
 	format Format
-	csv    *csv.Writer
+	csv    *csvsafe.Writer
 	n      int
 }
 
@@ -228,7 +229,7 @@ type MemberWriter struct {
 func NewMemberWriter(w io.Writer, f Format) (*MemberWriter, error) {
 	mw := &MemberWriter{w: w, format: f}
 	if f == CSV {
-		mw.csv = csv.NewWriter(w)
+		mw.csv = csvsafe.NewWriter(w)
 		return mw, mw.csv.Write(csvHeader)
 	}
 	_, err := io.WriteString(w, "[")

@@ -72,7 +72,8 @@ func newLimiter(d Deps, prefix string, m *metrics.Metrics) *ratelimit.Limiter {
 	cfg := d.Config
 	return ratelimit.New(d.Redis, ratelimit.Options{
 		Prefix: prefix,
-		Rates:  map[string]float64{cloud.ActionSendCode: cfg.SendQPS, cloud.ActionBind: cfg.BindQPS, cloud.ActionGetAccount: cfg.GetQPS},
+		Rates: map[string]float64{cloud.ActionSendCode: cfg.SendQPS, cloud.ActionBind: cfg.BindQPS, cloud.ActionGetAccount: cfg.GetQPS,
+			cloud.ActionListAccounts: cfg.ListQPS, cloud.ActionListAccountsForParent: cfg.ListQPS},
 		OnWait: m.LimiterWait,
 	})
 }
