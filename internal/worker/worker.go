@@ -76,6 +76,7 @@ func Lanes(concurrency int) []Lane {
 		{Name: "interactive", Queues: map[string]int{tasks.QueueCallback: 10, tasks.QueueControl: 1}, Concurrency: interactive},
 		{Name: "bind", Queues: map[string]int{tasks.QueueBind: 1}, Concurrency: bind},
 		{Name: "send", Queues: map[string]int{tasks.QueueSend: 1}, Concurrency: send},
+		{Name: "notify", Queues: map[string]int{tasks.QueueNotify: 1}, Concurrency: max(1, concurrency/10)},
 	}
 }
 
