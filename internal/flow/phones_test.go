@@ -51,6 +51,7 @@ func TestSharedPhonesGetOneLiveCodeAtATime(t *testing.T) {
 		t.Errorf("bound %d of %d (counts %v)", got[member.Bound], len(rows), got)
 	}
 	stats := env.Sandbox.Stats()
+	t.Logf("%d SMS, %d phone overlaps, shortest gap on one phone %dms", stats.SMSSent, stats.PhoneOverlaps, stats.MinPhoneGapMS)
 	if stats.PhoneOverlaps != 0 {
 		t.Errorf("%d SMS sent while another account's code for the phone was live", stats.PhoneOverlaps)
 	}
