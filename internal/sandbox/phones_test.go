@@ -78,8 +78,8 @@ func TestPhoneOverlapsCount(t *testing.T) {
 	clk.Advance(6 * time.Minute)
 	wantOK(t, r.send(t, d, phone)) // c's code expired
 	clk.Advance(500 * time.Millisecond)
-	wantOK(t, r.send(t, d, phone))                  // d's own code again
-	wantOK(t, r.send(t, a, "86-13811112222"))       // another phone
+	wantOK(t, r.send(t, d, phone))            // d's own code again
+	wantOK(t, r.send(t, a, "86-13811112222")) // another phone
 	clk.Advance(700 * time.Millisecond)
 	wantOK(t, r.send(t, "1000000000000015", phone)) // d's code is live: an overlap
 
