@@ -17,8 +17,9 @@ type Outcome string
 const (
 	// Created: a new member in pending; its first send is due.
 	Created Outcome = "new"
-	// Restarted: a new flow in pending (changed phone, or a retry of a
-	// failed or expired member); its first send is due.
+	// Restarted: a new flow in pending (changed phone, a retry of a failed
+	// or expired member, or a cancelled member admitted again); its first
+	// send is due.
 	Restarted Outcome = "restarted"
 	// StillPending: known and pending; its send task is re-enqueued under
 	// the same task ID, which is a no-op if it exists.
@@ -35,6 +36,10 @@ type Candidate struct {
 	AccountID string
 	Phone     string
 	Batch     string
+	// DisplayName and Email are the roster's display_name and email
+	// columns ("" when absent).
+	DisplayName string
+	Email       string
 }
 
 // Admission is the result of admitting one candidate.
@@ -94,9 +99,9 @@ func (s *Store) runAdmit(ctx context.Context, cands []Candidate, opts AdmitOptio
 	var cmds []*redis.Cmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for rows := range slices.Chunk(cands, admitRowsPerCall) {
-			args := append(make([]any, 0, len(head)+3*len(rows)), head...)
+			args := append(make([]any, 0, len(head)+5*len(rows)), head...)
 			for _, c := range rows {
-				args = append(args, c.AccountID, c.Phone, c.Batch)
+				args = append(args, c.AccountID, c.Phone, c.Batch, c.DisplayName, c.Email)
 			}
 			cmds = append(cmds, admitScript.EvalSha(ctx, p, nil, args...))
 		}
