@@ -117,6 +117,6 @@ func Assemble(d Deps) *Worker {
 	}
 	return New(Params{
 		Redis: p.d.Redis, Handler: p.mux, Concurrency: cfg.Concurrency, PollInterval: cfg.PollInterval,
-		Logger: p.d.Logger, HTTP: srv, Components: p.components,
+		Logger: p.d.Logger, HTTP: srv, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, Components: p.components,
 	})
 }
