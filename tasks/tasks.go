@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rdonboard/rdonboard/internal/phone"
 	"regexp"
 	"strconv"
 	"time"
@@ -105,9 +106,12 @@ type SendCodePayload struct {
 }
 
 // CodeSubmittedPayload is the payload of TypeCodeSubmitted, the public
-// callback format: {"account_id":"…","code":"123456"}.
+// callback format: {"account_id":"…","code":"123456"}, or
+// {"phone":"…","code":"123456"} for the member of that phone whose code is
+// live (any accepted form of the number).
 type CodeSubmittedPayload struct {
-	AccountID string `json:"account_id"`
+	AccountID string `json:"account_id,omitempty"`
+	Phone     string `json:"phone,omitempty"`
 	Code      string `json:"code"`
 }
 
@@ -210,8 +214,14 @@ func Decode[P interface{ account() string }](t *asynq.Task) (P, error) {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return p, fmt.Errorf("%w: %s: %v", ErrBadPayload, t.Type(), err)
 	}
+	if c, ok := any(p).(CodeSubmittedPayload); ok && c.Phone != "" {
+		if c.AccountID != "" {
+			return p, fmt.Errorf("%w: %s: give account_id or phone, not both", ErrBadPayload, t.Type())
+		}
+		return p, nil
+	}
 	if !ValidAccountID(p.account()) {
-		return p, fmt.Errorf("%w: %s: account_id missing or not digits", ErrBadPayload, t.Type())
+		return p, fmt.Errorf("%w: %s: account_id (or phone) missing, or account_id not digits", ErrBadPayload, t.Type())
 	}
 	return p, nil
 }
@@ -258,6 +268,9 @@ func Redacted(typ string, payload []byte) []byte {
 		return []byte(`{"redacted":true}`)
 	}
 	p.Code = "******"
+	if p.Phone != "" {
+		p.Phone = phone.Mask(p.Phone)
+	}
 	b, _ := json.Marshal(p)
 	return b
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/metrics"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
+	"github.com/rdonboard/rdonboard/internal/sendwindow"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// AssumedCodeTTL is the validity assumed for a code whose send outcome is
 	// unknown; default DefaultAssumedCodeTTL.
 	AssumedCodeTTL time.Duration
+	// Window is when SMS may be sent (ONBOARD_SEND_WINDOW); the zero
+	// Window is always open.
+	Window sendwindow.Window
 }
 
 // Params are the parts a Flow is built from.
@@ -160,6 +164,11 @@ func (f *Flow) move(ctx context.Context, m member.Member, mv member.Move) (membe
 	}
 	if after.State.Terminal() && !m.State.Terminal() {
 		f.events.Ended(ctx, after)
+	}
+	if after.HandOn != nil {
+		if err := f.handOn(ctx, after.HandOn); err != nil {
+			return after, true, err
+		}
 	}
 	if !mv.Quiet {
 		f.metrics.Transition(string(m.State), string(after.State))

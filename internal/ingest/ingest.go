@@ -188,7 +188,8 @@ func (r *run) read(ctx context.Context, rd *roster.Reader, out chan<- chunk) err
 			continue
 		}
 		c.rows = append(c.rows, row)
-		c.cands = append(c.cands, member.Candidate{AccountID: row.AccountID, Phone: row.Phone, Batch: r.opts.Batch})
+		c.cands = append(c.cands, member.Candidate{AccountID: row.AccountID, Phone: row.Phone, Batch: r.opts.Batch,
+			DisplayName: row.DisplayName, Email: row.Email})
 		if len(c.rows) == r.opts.Chunk {
 			c.offset = rd.Offset()
 			if err := send(ctx, out, c); err != nil {

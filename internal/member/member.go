@@ -112,6 +112,10 @@ type Member struct {
 	// answer (a crash or a timeout): a redelivered send then treats the code
 	// as sent instead of sending a second SMS.
 	Sending string
+	// HandOn is set on the member Transition returns when the move ended
+	// the flow of its phone's turn holder: the caller enqueues the send of
+	// the member named. It is not stored.
+	HandOn *HandOn
 }
 
 // Step returns the flow step the member is at: the one its current tasks

@@ -2,6 +2,7 @@ package member
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -138,4 +139,31 @@ func (s *Store) LastSMS(ctx context.Context, phone string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("last SMS to a phone: %w", err)
 	}
 	return millis(v), nil
+}
+
+// ErrNoSuchPhone reports a phone no member has.
+var ErrNoSuchPhone = errors.New("no member has this phone")
+
+// CodeHolder returns the member of phone a code handed in by phone is
+// for: the one whose code is live, or the phone's turn holder while its
+// send is being recorded (the SMS may arrive first). It returns
+// ErrNoSuchPhone or ErrNotWaiting when there is none.
+func (s *Store) CodeHolder(ctx context.Context, phone string) (Member, error) {
+	ms, err := s.PhoneMembers(ctx, phone)
+	if err != nil {
+		return Member{}, err
+	}
+	if len(ms) == 0 {
+		return Member{}, ErrNoSuchPhone
+	}
+	holder, err := s.TurnHolder(ctx, phone)
+	if err != nil {
+		return Member{}, err
+	}
+	for _, m := range ms {
+		if m.State.Live() || (m.AccountID == holder && m.State == Pending && m.Sending != "") {
+			return m, nil
+		}
+	}
+	return Member{}, fmt.Errorf("no member of this phone: %w", ErrNotWaiting)
 }

@@ -14,6 +14,8 @@ import "github.com/redis/go-redis/v9"
 //	                       the order of admission (P pseq, a counter)
 //	P phones               set: phones with at least one member
 //	P pl:<phone>           string: when the last SMS to <phone> was sent (ms)
+//	P pt:<phone>           string: the account holding <phone>'s turn: the
+//	                       only member of the phone whose SMS may go
 //
 // Member hash fields: phone batch dn email state wait gen sends att exp
 // ecode emsg req upd crt code doubt subs sending last. Short names: one waiting member is a few hundred bytes.
@@ -33,9 +35,13 @@ import "github.com/redis/go-redis/v9"
 //
 // sms records now as the time of the last SMS to the member's phone.
 //
-// Returns {"ok", hgetall...}, {"missing"}, {"conflict", state} or
-// {"stale", state} (generation or send differ from the guard).
-var transitionScript = redis.NewScript(`
+// A move that ends the flow of the member holding its phone's turn hands
+// the turn on to the phone's next pending member (turnLua).
+//
+// Returns {"ok", next id, gen, sends, last SMS, hgetall...} (next id "" when
+// no turn was handed on), {"missing"}, {"conflict", state} or {"stale",
+// state} (generation or send differ from the guard).
+var transitionScript = redis.NewScript(turnLua + `
 local p, id = ARGV[1], ARGV[2]
 local c = cjson.decode(ARGV[3])
 local mk = p .. 'm:' .. id
@@ -60,6 +66,11 @@ if c.del then
 end
 redis.call('HSET', mk, 'state', c.to, 'upd', c.now)
 if c.sms then redis.call('SET', p .. 'pl:' .. cur[5], c.now) end
+local ho = {}
+if terminal(c.to) and not terminal(state) then
+  redis.call('HDEL', mk, 'wait')
+  if redis.call('GET', p .. 'pt:' .. cur[5]) == id then ho = handon(p, cur[5]) end
+end
 local batch = cur[4]
 if state ~= c.to then
   redis.call('ZREM', p .. 'i:' .. batch .. ':' .. state, id)
@@ -69,7 +80,7 @@ if not c.quiet then
   redis.call('RPUSH', p .. 'h:' .. id,
     cjson.encode({t = c.now, f = state, s = c.to, r = c.reason, q = c.req}))
 end
-return {'ok', unpack(redis.call('HGETALL', mk))}
+return {'ok', ho[1] or '', ho[2] or '', ho[3] or '', ho[4] or '', unpack(redis.call('HGETALL', mk))}
 `)
 
 // admitScript takes members from a roster into the store, many per call:
@@ -94,7 +105,7 @@ return {'ok', unpack(redis.call('HGETALL', mk))}
 //	pending    known and still pending: its send task may need enqueueing
 //	unchanged  known, in progress or finished: nothing to do
 //	bound      known and bound to another phone: the change is refused
-var admitScript = redis.NewScript(`
+var admitScript = redis.NewScript(turnLua + `
 local p, now, retry = ARGV[1], ARGV[2], ARGV[3]
 local out = {}
 -- Index entries of new members, added once per batch at the end (or
@@ -126,7 +137,7 @@ end
 local function leave(id, phone)
   local k = p .. 'p:' .. phone
   redis.call('ZREM', k, id)
-  redis.call('LREM', p .. 'pq:' .. phone, 0, id)
+  if redis.call('GET', p .. 'pt:' .. phone) == id then handon(p, phone) end
   if redis.call('ZCARD', k) == 0 then redis.call('SREM', p .. 'phones', phone) end
 end
 

@@ -255,7 +255,11 @@ func (s *Store) Transition(ctx context.Context, id string, m Move) (Member, erro
 	}
 	switch res[0] {
 	case "ok":
-		return decode(id, pairs(res[1:])), nil
+		m := decode(id, pairs(res[5:]))
+		if res[1] != "" {
+			m.HandOn = s.handOn(res[1:5])
+		}
+		return m, nil
 	case "missing":
 		return Member{}, fmt.Errorf("member %s: %w", id, ErrNotFound)
 	default:

@@ -83,6 +83,9 @@ func do(t *testing.T, r request) answer {
 	for k, vs := range r.header {
 		req.Header[k] = vs
 	}
+	if h := r.header.Get("Host"); h != "" {
+		req.Host = h // the client sends req.Host, not a Host header
+	}
 	if r.form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}

@@ -61,7 +61,7 @@ func newParts(d Deps) *parts {
 	p := &parts{d: d, reg: prometheus.NewRegistry(), mux: asynq.NewServeMux(), mounts: map[string]http.Handler{}}
 	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p.metrics = metrics.New(p.reg)
-	p.store = member.New(d.Redis, member.Options{})
+	p.store = member.New(d.Redis, member.Options{Now: d.Now, PhoneGap: d.Config.PhoneGap})
 	p.client = asynq.NewClientFromRedisClient(d.Redis)
 	p.pauser = pause.New(d.Redis, p.store.Prefix(), tasks.CloudQueues)
 	p.limiter = newLimiter(d, p.store.Prefix(), p.metrics)
@@ -73,7 +73,8 @@ func newLimiter(d Deps, prefix string, m *metrics.Metrics) *ratelimit.Limiter {
 	cfg := d.Config
 	return ratelimit.New(d.Redis, ratelimit.Options{
 		Prefix: prefix,
-		Rates:  map[string]float64{cloud.ActionSendCode: cfg.SendQPS, cloud.ActionBind: cfg.BindQPS, cloud.ActionGetAccount: cfg.GetQPS},
+		Rates: map[string]float64{cloud.ActionSendCode: cfg.SendQPS, cloud.ActionBind: cfg.BindQPS, cloud.ActionGetAccount: cfg.GetQPS,
+			cloud.ActionListAccounts: cfg.ListQPS, cloud.ActionListAccountsForParent: cfg.ListQPS},
 		OnWait: m.LimiterWait,
 	})
 }
@@ -83,7 +84,7 @@ func (p *parts) addFlow() {
 	p.flow = flow.New(flow.Params{
 		Store: p.store, Cloud: p.d.Cloud, Limiter: p.limiter, Client: p.client, Logger: p.d.Logger.Named("flow"),
 		Metrics: p.metrics, Pauser: p.pauser, Now: p.d.Now, Events: p.events,
-		Config: flow.Config{MaxSends: cfg.MaxSends, MaxCodeAttempts: cfg.MaxCodeAttempts},
+		Config: flow.Config{MaxSends: cfg.MaxSends, MaxCodeAttempts: cfg.MaxCodeAttempts, Window: cfg.Window()},
 	})
 	p.flow.Register(p.mux)
 	p.mounts["GET /metrics"] = promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{})
