@@ -2,9 +2,11 @@ package worker
 
 import (
 	"context"
+	"time"
 
 	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/notify"
+	"github.com/rdonboard/rdonboard/internal/web"
 )
 
 // addNotify builds the configured owner channels, the Notifier the flow
@@ -26,7 +28,30 @@ func (p *parts) addNotify() {
 	p.events = notify.NewNotifier(notify.NotifierParams{Store: p.store, Client: p.client, Channels: names,
 		Logger: p.d.Logger.Named("notify"), Now: p.d.Now})
 	notify.NewDeliverer(notify.DelivererParams{Store: p.store, Channels: chans, Metrics: p.metrics,
-		Logger: p.d.Logger.Named("notify"), Now: p.d.Now}).Register(p.mux)
+		Links: p.ownerLinks(), Logger: p.d.Logger.Named("notify"), Now: p.d.Now}).Register(p.mux)
+}
+
+// ownerLinks gives messages the phone's owner link, or nil when links are
+// off (ONBOARD_LINK_SECRET unset): messages then go out without one.
+func (p *parts) ownerLinks() notify.LinkMaker {
+	cfg := p.d.Config
+	if cfg.LinkSecret == "" {
+		return nil
+	}
+	return phoneLinks{links: web.NewLinks(cfg.LinkSecret, p.d.Now),
+		base: web.BaseURLFor(cfg.PublicURL, cfg.HTTPAddr, cfg.TLSCert != "")}
+}
+
+// phoneLinks makes owner links for messages as the owner page reads them.
+type phoneLinks struct {
+	links *web.Links
+	base  string
+}
+
+// PhoneLink returns phone's owner link and when it expires.
+func (l phoneLinks) PhoneLink(_ context.Context, phone string) (string, time.Time, error) {
+	ol, err := l.links.ForPhone(phone, 0, l.base)
+	return ol.URL, ol.ExpiresAt, err
 }
 
 // notifyChannels returns the channels the settings configure.
