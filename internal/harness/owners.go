@@ -123,3 +123,10 @@ func (o *Owners) answer(sms sandbox.SMS, a Answer) {
 	o.statuses[status]++
 	o.mu.Unlock()
 }
+
+// PostPhoneCode posts a code naming the phone, not the account, to a
+// worker's HTTP intake and returns the status.
+func (e *Env) PostPhoneCode(p *Proc, phone, code string) int {
+	e.t.Helper()
+	return e.postCode(p, map[string]string{"phone": phone, "code": code})
+}

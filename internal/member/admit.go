@@ -48,6 +48,9 @@ type Admission struct {
 	// Step is the flow step whose send task is due (Created, Restarted,
 	// StillPending).
 	Step tasks.Step
+	// HandOn is the member the turn of the phone this member left passed
+	// to (a changed phone); its send must be enqueued too. Nil if none.
+	HandOn *HandOn
 }
 
 // NeedsSend reports whether the admitted member's send task must be
@@ -89,7 +92,7 @@ func (s *Store) Admit(ctx context.Context, cands []Candidate, opts AdmitOptions)
 	if err != nil {
 		return nil, fmt.Errorf("admit %d members: %w", len(cands), err)
 	}
-	return admissions(cands, replies)
+	return s.admissions(cands, replies)
 }
 
 // runAdmit runs admitScript over cands, admitRowsPerCall members per call,
@@ -110,7 +113,7 @@ func (s *Store) runAdmit(ctx context.Context, cands []Candidate, opts AdmitOptio
 	if err != nil {
 		return nil, err
 	}
-	return flatten(cmds, 3*len(cands))
+	return flatten(cmds, admitValues*len(cands))
 }
 
 // runPeek runs peekScript once per candidate, pipelined.
@@ -126,7 +129,7 @@ func (s *Store) runPeek(ctx context.Context, cands []Candidate, opts AdmitOption
 	if err != nil {
 		return nil, err
 	}
-	return flatten(cmds, 3*len(cands))
+	return flatten(cmds, admitValues*len(cands))
 }
 
 func retryArg(opts AdmitOptions) string {
@@ -152,20 +155,38 @@ func flatten(cmds []*redis.Cmd, want int) ([]any, error) {
 	return out, nil
 }
 
-// admissions reads the {outcome, generation, sends} triple of each
+// admitValues is the number of values the admit scripts return per member.
+const admitValues = 4
+
+// admissions reads the {outcome, generation, sends, handon} values of each
 // candidate.
-func admissions(cands []Candidate, replies []any) ([]Admission, error) {
+func (s *Store) admissions(cands []Candidate, replies []any) ([]Admission, error) {
 	out := make([]Admission, len(cands))
 	for i := range cands {
-		o, ok1 := replies[3*i].(string)
-		gen, ok2 := replies[3*i+1].(int64)
-		sends, ok3 := replies[3*i+2].(int64)
-		if !ok1 || !ok2 || !ok3 {
-			return nil, fmt.Errorf("admit %s: unexpected reply %v", cands[i].AccountID, replies[3*i:3*i+3])
+		v := replies[admitValues*i : admitValues*(i+1)]
+		o, ok1 := v[0].(string)
+		gen, ok2 := v[1].(int64)
+		sends, ok3 := v[2].(int64)
+		ho, ok4 := v[3].([]any)
+		if !ok1 || !ok2 || !ok3 || !ok4 {
+			return nil, fmt.Errorf("admit %s: unexpected reply %v", cands[i].AccountID, v)
 		}
 		out[i] = Admission{Outcome: Outcome(o), Step: tasks.Step{Generation: int(gen), Send: int(sends)}}
+		if len(ho) == 4 {
+			out[i].HandOn = s.handOn(replyStrings(ho))
+		}
 	}
 	return out, nil
+}
+
+// replyStrings reads a handon reply {id, gen, sends, last}; Redis gives
+// numbers pushed by Lua as integers and strings as strings.
+func replyStrings(v []any) []string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = fmt.Sprint(x)
+	}
+	return out
 }
 
 func isNoScript(err error) bool {

@@ -97,8 +97,11 @@ return {'ok', ho[1] or '', ho[2] or '', ho[3] or '', ho[4] or '', unpack(redis.c
 // the order they were admitted; a changed phone moves it to the new
 // phone's index, at the end.
 //
-// Returns three values per member, {outcome, generation, sends}, outcome
-// one of:
+// A member that leaves a phone whose turn it held passes that turn on.
+//
+// Returns four values per member, {outcome, generation, sends, handon},
+// handon being {id, gen, sends, last} of the member the old phone's turn
+// passed to, or {}; outcome one of:
 //
 //	new        created in pending
 //	restarted  a new flow in pending (changed phone, or retry of failed/expired/cancelled)
@@ -137,8 +140,10 @@ end
 local function leave(id, phone)
   local k = p .. 'p:' .. phone
   redis.call('ZREM', k, id)
-  if redis.call('GET', p .. 'pt:' .. phone) == id then handon(p, phone) end
+  local ho = {}
+  if redis.call('GET', p .. 'pt:' .. phone) == id then ho = handon(p, phone) end
   if redis.call('ZCARD', k) == 0 then redis.call('SREM', p .. 'phones', phone) end
+  return ho
 end
 
 local function create(mk, id, phone, batch)
@@ -165,13 +170,15 @@ local function restart(mk, id, phone, oldphone, batch, gen, from, oldbatch, reas
   redis.call('HDEL', mk, 'exp', 'ecode', 'emsg', 'req', 'code', 'doubt', 'subs', 'sending', 'last', 'wait')
   redis.call('HSET', mk, 'phone', phone, 'batch', batch, 'state', 'pending',
     'gen', gen, 'sends', 0, 'att', 0, 'upd', now)
+  local ho = {}
   if oldphone ~= phone then
-    leave(id, oldphone)
+    ho = leave(id, oldphone)
     join(id, phone)
   end
   redis.call('ZADD', p .. 'i:' .. batch .. ':pending', now, id)
   redis.call('SADD', p .. 'batches', batch)
   history(id, from, reason)
+  return ho
 end
 
 local function admit(id, phone, batch, dn, email)
@@ -181,29 +188,30 @@ local function admit(id, phone, batch, dn, email)
   if not state then
     create(mk, id, phone, batch)
     names(mk, dn, email)
-    return 'new', 1, 0
+    return 'new', 1, 0, {}
   end
   local gen = tonumber(cur[3]) or 0
   if cur[2] ~= phone then
-    if state == 'bound' or state == 'already_bound' then return 'bound', gen, 0 end
+    if state == 'bound' or state == 'already_bound' then return 'bound', gen, 0, {} end
     names(mk, dn, email)
-    restart(mk, id, phone, cur[2], batch, gen + 1, state, cur[4], 'phone changed in batch ' .. batch)
-    return 'restarted', gen + 1, 0
+    local ho = restart(mk, id, phone, cur[2], batch, gen + 1, state, cur[4], 'phone changed in batch ' .. batch)
+    return 'restarted', gen + 1, 0, ho
   end
   names(mk, dn, email)
   if state == 'cancelled' or (retry == '1' and (state == 'failed' or state == 'expired')) then
     restart(mk, id, phone, phone, batch, gen + 1, state, cur[4], 'retry requested in batch ' .. batch)
-    return 'restarted', gen + 1, 0
+    return 'restarted', gen + 1, 0, {}
   end
-  if state == 'pending' then return 'pending', gen, tonumber(cur[5]) or 0 end
-  return 'unchanged', gen, 0
+  if state == 'pending' then return 'pending', gen, tonumber(cur[5]) or 0, {} end
+  return 'unchanged', gen, 0, {}
 end
 
 for i = 4, #ARGV, 5 do
-  local o, gen, sends = admit(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+  local o, gen, sends, ho = admit(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
   out[#out + 1] = o
   out[#out + 1] = gen
   out[#out + 1] = sends
+  out[#out + 1] = ho
 end
 flush()
 return out
@@ -217,14 +225,14 @@ var peekScript = redis.NewScript(`
 local p, id, phone, retry = ARGV[1], ARGV[2], ARGV[3], ARGV[6]
 local cur = redis.call('HMGET', p .. 'm:' .. id, 'state', 'phone')
 local state = cur[1]
-if not state then return {'new', 0, 0} end
+if not state then return {'new', 0, 0, {}} end
 if cur[2] ~= phone then
-  if state == 'bound' or state == 'already_bound' then return {'bound', 0, 0} end
-  return {'restarted', 0, 0}
+  if state == 'bound' or state == 'already_bound' then return {'bound', 0, 0, {}} end
+  return {'restarted', 0, 0, {}}
 end
-if state == 'cancelled' or (retry == '1' and (state == 'failed' or state == 'expired')) then return {'restarted', 0, 0} end
-if state == 'pending' then return {'pending', 0, 0} end
-return {'unchanged', 0, 0}
+if state == 'cancelled' or (retry == '1' and (state == 'failed' or state == 'expired')) then return {'restarted', 0, 0, {}} end
+if state == 'pending' then return {'pending', 0, 0, {}} end
+return {'unchanged', 0, 0, {}}
 `)
 
 // submitScript counts a code handed in for a member, if the member is
