@@ -90,7 +90,10 @@ func run(ctx context.Context, o Options, rdb redis.UniversalClient, sb *sandbox.
 	if err != nil {
 		return err
 	}
-	owners := d.startOwners(ctx)
+	owners, err := d.startOwners(ctx)
+	if err != nil {
+		return err
+	}
 	err = d.watch(ctx, n)
 	owners.stop()
 	if rerr := d.report(ctx, owners); rerr != nil && err == nil {
