@@ -24,7 +24,7 @@ func (a *app) printLinks(ctx context.Context, batch string) error {
 		return err
 	}
 	defer a.rdb.Close()
-	base := web.BaseURL(a.cfg.PublicURL, a.cfg.HTTPAddr)
+	base := web.BaseURLFor(a.cfg.PublicURL, a.cfg.HTTPAddr, a.cfg.TLSCert != "")
 	out := csvsafe.NewWriter(os.Stdout)
 	_ = out.Write([]string{"mobile_phone", "accounts", "url", "expires_at"})
 	store := member.New(a.rdb, member.Options{})

@@ -135,6 +135,7 @@ func (f *Flow) sent(ctx context.Context, m member.Member, requestID string, expi
 	if err != nil || !ok {
 		return err
 	}
+	f.events.CodeSent(ctx, after)
 	return f.scheduleExpiry(ctx, after)
 }
 

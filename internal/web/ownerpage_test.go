@@ -162,10 +162,9 @@ func TestOwnerPageOverHTTP(t *testing.T) {
 	pageUntil(t, l.URL, "en", "That code was not right")
 
 	for i := range rows {
-		live, ok, _ := env.Store.LiveMember(context.Background(), rows[0].Phone)
-		if !ok {
-			t.Fatalf("account %d: no live member", i+1)
-		}
+		// The phone passes to its next account after the bind, at the
+		// phone gap: wait for that account's code to be live.
+		live := waitMember(t, env, rows[i].AccountID, func(m member.Member) bool { return m.State == member.CodeSent })
 		code, _ := env.Sandbox.LatestCode(live.AccountID)
 		got := postCode(t, "null", l.URL, code, "en")
 		if got.status != http.StatusSeeOther || !strings.HasPrefix(got.header.Get("Location"), web.OwnerPath) {

@@ -44,6 +44,7 @@ type parts struct {
 	pauser     *pause.Controller
 	limiter    *ratelimit.Limiter
 	flow       *flow.Flow
+	events     flow.Events
 	intake     *intake.Intake
 	mux        *asynq.ServeMux
 	mounts     map[string]http.Handler
@@ -82,7 +83,7 @@ func (p *parts) addFlow() {
 	cfg := p.d.Config
 	p.flow = flow.New(flow.Params{
 		Store: p.store, Cloud: p.d.Cloud, Limiter: p.limiter, Client: p.client, Logger: p.d.Logger.Named("flow"),
-		Metrics: p.metrics, Pauser: p.pauser, Now: p.d.Now,
+		Metrics: p.metrics, Pauser: p.pauser, Now: p.d.Now, Events: p.events,
 		Config: flow.Config{MaxSends: cfg.MaxSends, MaxCodeAttempts: cfg.MaxCodeAttempts, Window: cfg.Window()},
 	})
 	p.flow.Register(p.mux)
@@ -101,6 +102,7 @@ func BuildFlow(d Deps) *flow.Flow {
 // all build workers this way.
 func Assemble(d Deps) *Worker {
 	p := newParts(d)
+	p.addNotify()
 	p.addFlow()
 	p.addReconcile()
 	p.addWeb()
@@ -115,6 +117,6 @@ func Assemble(d Deps) *Worker {
 	}
 	return New(Params{
 		Redis: p.d.Redis, Handler: p.mux, Concurrency: cfg.Concurrency, PollInterval: cfg.PollInterval,
-		Logger: p.d.Logger, HTTP: srv, Components: p.components,
+		Logger: p.d.Logger, HTTP: srv, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, Components: p.components,
 	})
 }

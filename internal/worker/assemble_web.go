@@ -26,7 +26,7 @@ func (p *parts) addWeb() {
 		Store: p.store, Intake: p.intake, Token: cfg.CallbackToken,
 		Status:    status.Source{Store: p.store, Insp: insp, Pause: p.pauser},
 		Links:     web.NewLinks(cfg.LinkSecret, p.d.Now),
-		PublicURL: web.BaseURL(cfg.PublicURL, cfg.HTTPAddr), Locale: i18n.Parse(cfg.Locale), Zone: cfg.Location(),
+		PublicURL: web.BaseURLFor(cfg.PublicURL, cfg.HTTPAddr, cfg.TLSCert != ""), Locale: i18n.Parse(cfg.Locale), Zone: cfg.Location(),
 		Dashboard: p.dashboardConn(), DashboardWritable: cfg.DashboardWritable,
 		MaxCodeAttempts: cfg.MaxCodeAttempts, Redis: p.d.Redis, Prefix: p.store.Prefix(),
 		Logger: p.d.Logger.Named("web"), Now: p.d.Now,
