@@ -68,7 +68,17 @@ type Lane struct {
 	Name        string
 	Queues      map[string]int
 	Concurrency int
+	// DelayedCheck is how often the lane moves its tasks due by now (sends
+	// held back for a phone's gap, snoozed or retried tasks) to their
+	// queues.
+	DelayedCheck time.Duration
 }
+
+// sendDelayedCheck is the send lane's DelayedCheck: a phone's next member
+// is enqueued to run when the phone gap ends, and every second of a check
+// would be lost on each turn of a phone with many members. The other lanes
+// check every second.
+const sendDelayedCheck = 100 * time.Millisecond
 
 // Lanes splits concurrency across the three lanes: a quarter each (at
 // least two, one) to the interactive and bind lanes, the rest to sends.
@@ -77,10 +87,10 @@ func Lanes(concurrency int) []Lane {
 	bind := max(1, concurrency/4)
 	send := max(1, concurrency-interactive-bind)
 	return []Lane{
-		{Name: "interactive", Queues: map[string]int{tasks.QueueCallback: 10, tasks.QueueControl: 1}, Concurrency: interactive},
-		{Name: "bind", Queues: map[string]int{tasks.QueueBind: 1}, Concurrency: bind},
-		{Name: "send", Queues: map[string]int{tasks.QueueSend: 1}, Concurrency: send},
-		{Name: "notify", Queues: map[string]int{tasks.QueueNotify: 1}, Concurrency: max(1, concurrency/10)},
+		{Name: "interactive", Queues: map[string]int{tasks.QueueCallback: 10, tasks.QueueControl: 1}, Concurrency: interactive, DelayedCheck: time.Second},
+		{Name: "bind", Queues: map[string]int{tasks.QueueBind: 1}, Concurrency: bind, DelayedCheck: time.Second},
+		{Name: "send", Queues: map[string]int{tasks.QueueSend: 1}, Concurrency: send, DelayedCheck: sendDelayedCheck},
+		{Name: "notify", Queues: map[string]int{tasks.QueueNotify: 1}, Concurrency: max(1, concurrency/10), DelayedCheck: time.Second},
 	}
 }
 
@@ -113,7 +123,7 @@ func (w *Worker) config(l Lane) asynq.Config {
 		IsFailure:                flow.IsFailure,
 		RetryDelayFunc:           flow.RetryDelay,
 		TaskCheckInterval:        w.p.PollInterval,
-		DelayedTaskCheckInterval: time.Second,
+		DelayedTaskCheckInterval: l.DelayedCheck,
 		ShutdownTimeout:          ShutdownTimeout,
 		Logger:                   log.Sugar(),
 		LogLevel:                 asynq.WarnLevel,
