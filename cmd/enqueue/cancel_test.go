@@ -104,8 +104,12 @@ func TestCancelBatchStopsSendsAndTheRosterRestartsIt(t *testing.T) {
 	if extra > slots {
 		t.Errorf("%d SMS left after cancel returned, more than the %d sends that can be in flight", extra, slots)
 	}
-	if counts[member.Cancelled] != printed || printed < n/2 {
-		t.Errorf("cancel printed %d, %d members are cancelled; want equal and most of the %d", printed, counts[member.Cancelled], n)
+	// A bind already in flight when the cancel came may still bind the
+	// phone: the cloud has it then, and the member ends bound.
+	cancelled := counts[member.Cancelled]
+	if cancelled > printed || printed-cancelled > int64(slots) || printed < n/2 {
+		t.Errorf("cancel printed %d, %d members are cancelled; want at most %d fewer (binds in flight) and most of the %d",
+			printed, cancelled, slots, n)
 	}
 	if counts[member.Bound]+counts[member.Cancelled] != n {
 		t.Errorf("counts %v: want every member bound or cancelled", counts)
@@ -114,8 +118,8 @@ func TestCancelBatchStopsSendsAndTheRosterRestartsIt(t *testing.T) {
 	assertCancelInHistory(t, env, rows)
 
 	again := run(t, env.RedisURL, "members", path, "--batch", "halt")
-	if again.Code != 0 || !strings.Contains(again.Stdout, fmt.Sprintf("(%d restarted)", printed)) {
-		t.Fatalf("members again: exit %d, stdout %q; want %d restarted", again.Code, again.Stdout, printed)
+	if again.Code != 0 || !strings.Contains(again.Stdout, fmt.Sprintf("(%d restarted)", cancelled)) {
+		t.Fatalf("members again: exit %d, stdout %q; want %d restarted", again.Code, again.Stdout, cancelled)
 	}
 	t.Cleanup(func() { describeUnfinished(t, env, rows) })
 	counts = env.WaitTerminal(n, 30*time.Second)

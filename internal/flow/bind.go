@@ -42,7 +42,9 @@ func (f *Flow) HandleBind(ctx context.Context, t *asynq.Task) error {
 	}
 	if err == nil {
 		f.metrics.Code("bound")
-		_, _, err = f.move(ctx, m, member.Move{From: []member.State{member.CodeSubmitted}, To: member.Bound,
+		// A member cancelled while its bind was in flight is bound all the
+		// same: the cloud has the phone now, and the record must say so.
+		_, _, err = f.move(ctx, m, member.Move{From: []member.State{member.CodeSubmitted, member.Cancelled}, To: member.Bound,
 			Reason: "secure mobile phone bound", RequestID: res.RequestID,
 			Edits: []member.Edit{member.ClearCode(), member.ClearError(), member.SetInDoubt(false)}})
 		return err
