@@ -16,6 +16,7 @@ import (
 
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/phone"
 	"github.com/rdonboard/rdonboard/internal/roster"
 )
 
@@ -65,7 +66,7 @@ func (a *app) members(ctx context.Context, path string, f membersFlags) error {
 		return err
 	}
 	defer file.Close()
-	rd, err := roster.NewReader(file)
+	rd, err := roster.NewReaderWith(file, roster.Options{Site: phone.Site(a.cfg.Site)})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
