@@ -18,6 +18,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/ingest"
+	"github.com/rdonboard/rdonboard/internal/metrics"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
@@ -29,7 +30,9 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // scrape reads a worker's /metrics.
 func scrape(t *testing.T, p *harness.Proc) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(p.URL + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, p.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+harness.Token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +136,11 @@ func TestMetricsAfterASmallRun(t *testing.T) {
 	if _, err := p.Pause(context.Background(), pause.Reason{Code: "Forbidden.RAM", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	got = scrape(t, proc)
+	// The figures read from Redis are cached for metrics.CacheFor; the pause
+	// shows once that has passed.
+	got = scrapeUntil(t, proc, 2*metrics.CacheFor, func(fams map[string]*dto.MetricFamily) bool {
+		return value(fams, "rdonboard_paused", nil) == 1
+	})
 	if v := value(got, "rdonboard_paused", nil); v != 1 {
 		t.Errorf("rdonboard_paused = %v while paused, want 1", v)
 	}
@@ -158,6 +165,20 @@ func cancelShows(t *testing.T, env *harness.Env, proc *harness.Proc) {
 		if v := value(got, "rdonboard_members", map[string]string{"batch": "halted", "state": state}); v != want {
 			t.Errorf("rdonboard_members{batch=halted,state=%s} = %v, want %v", state, v, want)
 		}
+	}
+}
+
+// scrapeUntil scrapes p until cond holds of the answer or limit passes,
+// and returns the last answer.
+func scrapeUntil(t *testing.T, p *harness.Proc, limit time.Duration, cond func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		got := scrape(t, p)
+		if cond(got) || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -87,7 +87,8 @@ func (p *parts) addFlow() {
 		Config: flow.Config{MaxSends: cfg.MaxSends, MaxCodeAttempts: cfg.MaxCodeAttempts, Window: cfg.Window()},
 	})
 	p.flow.Register(p.mux)
-	p.mounts["GET /metrics"] = promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{})
+	// The figures name batches and counts: behind the token like /v1/.
+	p.mounts["GET /metrics"] = httpapi.RequireToken(cfg.CallbackToken, promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{}))
 }
 
 // BuildFlow builds the flow's handlers from d, for calling them directly.

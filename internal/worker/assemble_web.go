@@ -21,7 +21,7 @@ import (
 func (p *parts) addWeb() {
 	cfg := p.d.Config
 	insp := asynq.NewInspectorFromRedisClient(p.d.Redis)
-	p.reg.MustRegister(metrics.NewQueueCollector(insp), metrics.NewStateCollector(p.stateSource()))
+	p.reg.MustRegister(metrics.Cached(metrics.NewQueueCollector(insp), p.d.Now), metrics.Cached(metrics.NewStateCollector(p.stateSource()), p.d.Now))
 	site := web.New(web.Params{
 		Store: p.store, Intake: p.intake, Token: cfg.CallbackToken,
 		Status:    status.Source{Store: p.store, Insp: insp, Pause: p.pauser},

@@ -277,7 +277,12 @@ func metrics(t testing.TB, url string) map[string]float64 {
 }
 
 func scrape(url string) (map[string]float64, error) {
-	resp, err := client.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
