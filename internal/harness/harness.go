@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/config"
 	"github.com/rdonboard/rdonboard/internal/flow"
@@ -29,6 +30,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/internal/worker"
 )
 
@@ -47,6 +49,9 @@ type Options struct {
 	// RedisURL is the Redis to use; default a database of its own on the
 	// package's redis-server.
 	RedisURL string
+	// Now is the one clock of the workers, their cloud clients and Store;
+	// default clock.Real.
+	Now clock.Func
 }
 
 // Env is a running rdonboard.
@@ -57,6 +62,7 @@ type Env struct {
 	Store    *member.Store
 	Sandbox  *sandbox.Server
 	CloudURL string
+	now      clock.Func
 	Client   *asynq.Client
 	Config   config.Config
 	logs     *syncBuffer
@@ -69,7 +75,7 @@ type Env struct {
 // Start starts an Env; everything stops when the test ends.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
-	e := &Env{t: t, RedisURL: opts.RedisURL, logs: &syncBuffer{}}
+	e := &Env{t: t, RedisURL: opts.RedisURL, logs: &syncBuffer{}, now: opts.Now.Or()}
 	if e.RedisURL == "" {
 		e.RedisURL = redistest.URL(t)
 	}
@@ -78,7 +84,7 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("harness: %v", err)
 	}
 	e.Redis = redis.NewClient(ropt)
-	e.Store = member.New(e.Redis, member.Options{})
+	e.Store = member.New(e.Redis, member.Options{Now: e.now})
 	e.Client = asynq.NewClientFromRedisClient(e.Redis)
 	e.Logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(e.logs), zap.DebugLevel))
 	e.startSandbox(opts.Sandbox)
@@ -134,13 +140,14 @@ type Proc struct {
 func (e *Env) StartWorker() *Proc {
 	e.t.Helper()
 	sdk, err := cloud.New(cloud.Config{Endpoint: e.CloudURL, AccessKeyID: sandbox.DefaultAccessKeyID,
-		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: e.Config.CloudTimeout, Pool: e.Config.Concurrency})
+		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: e.Config.CloudTimeout, Pool: e.Config.Concurrency, Now: e.now})
 	if err != nil {
 		e.t.Fatalf("harness: cloud client: %v", err)
 	}
 	ropt, _ := redis.ParseURL(e.RedisURL)
 	rdb := redis.NewClient(ropt)
-	w := worker.Assemble(worker.Deps{Config: e.Config, Redis: rdb, Cloud: sdk, Logger: e.Logger.With(zap.Int("proc", len(e.workers)))})
+	w := worker.Assemble(worker.Deps{Config: e.Config, Redis: rdb, Cloud: sdk, Now: e.now,
+		Logger: e.Logger.With(zap.Int("proc", len(e.workers)))})
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proc{W: w, cancel: cancel, done: make(chan error, 1), rdb: rdb, sdk: sdk}
 	go func() { p.done <- w.Run(ctx) }()
@@ -278,17 +285,11 @@ func (e *Env) WaitTerminal(n int64, timeout time.Duration) map[member.State]int6
 // WaitFor polls the counts until cond holds, failing the test after timeout.
 func (e *Env) WaitFor(timeout time.Duration, cond func(map[member.State]int64) bool) map[member.State]int64 {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		c := e.Counts()
-		if cond(c) {
-			return c
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("harness: condition not met after %s; counts %v", timeout, c)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var c map[member.State]int64
+	if !testwait.Poll(timeout, func() bool { c = e.Counts(); return cond(c) }) {
+		e.t.Fatalf("harness: condition not met after %s; counts %v", timeout, c)
 	}
+	return c
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -323,10 +324,10 @@ func (s *syncBuffer) Tail(n int) string {
 func (e *Env) Flow() *flow.Flow {
 	e.t.Helper()
 	sdk, err := cloud.New(cloud.Config{Endpoint: e.CloudURL, AccessKeyID: sandbox.DefaultAccessKeyID,
-		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: e.Config.CloudTimeout})
+		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: e.Config.CloudTimeout, Now: e.now})
 	if err != nil {
 		e.t.Fatalf("harness: cloud client: %v", err)
 	}
 	e.t.Cleanup(sdk.Close)
-	return worker.BuildFlow(worker.Deps{Config: e.Config, Redis: e.Redis, Cloud: sdk, Logger: e.Logger})
+	return worker.BuildFlow(worker.Deps{Config: e.Config, Redis: e.Redis, Cloud: sdk, Logger: e.Logger, Now: e.now})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/reconcile"
@@ -55,6 +56,8 @@ type Source struct {
 	Pause *pause.Controller
 	// Runs, if set, adds the last reconciliation runs to snapshots.
 	Runs *reconcile.Runs
+	// Now stamps each snapshot; default clock.Real.
+	Now clock.Func
 }
 
 // ReconcileRuns is how many reconciliation runs a snapshot holds.
@@ -67,7 +70,7 @@ func (s Source) Snapshot(ctx context.Context, batch string) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	snap := Snapshot{At: time.Now().UTC(), Batches: counts, Totals: totals(counts)}
+	snap := Snapshot{At: s.Now.Or()().UTC(), Batches: counts, Totals: totals(counts)}
 	if snap.Pause, err = s.Pause.Current(ctx); err != nil {
 		return Snapshot{}, err
 	}

@@ -23,7 +23,7 @@ func (p *parts) addWeb() {
 	p.reg.MustRegister(metrics.NewQueueCollector(insp), metrics.NewStateCollector(p.stateSource()))
 	site := web.New(web.Params{
 		Store: p.store, Intake: p.intake, Token: cfg.CallbackToken,
-		Status:    status.Source{Store: p.store, Insp: insp, Pause: p.pauser},
+		Status:    status.Source{Store: p.store, Insp: insp, Pause: p.pauser, Now: p.d.Now},
 		Links:     web.NewLinks(cfg.LinkSecret, p.d.Now),
 		PublicURL: cfg.PublicURL, Dashboard: p.dashboardConn(), DashboardWritable: cfg.DashboardWritable,
 		MaxCodeAttempts: cfg.MaxCodeAttempts, Redis: p.d.Redis, Prefix: p.store.Prefix(),
