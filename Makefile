@@ -4,16 +4,24 @@ GO    ?= go
 BIN   := bin
 PKGS  := ./...
 
-.PHONY: all build test test-short lint bench demo fuzz clean
+.PHONY: all build deps test test-short lint bench demo fuzz clean
+
+# How release binaries are built, here and in deploy/Dockerfile (a test in
+# deploy/ checks that both say the same).
+GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
 
 all: build
 
-## build: the three binaries into ./bin
+## build: the three binaries into ./bin, static (CGO_ENABLED=0)
 build:
-	$(GO) build -o $(BIN)/ ./cmd/worker ./cmd/enqueue ./cmd/sandbox
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/worker ./cmd/enqueue ./cmd/sandbox
+
+## deps: install what the tests need when missing (redis-server, chromium)
+deps:
+	@.ci/install-test-deps
 
 ## test: every test against a real redis-server (started by the tests), with -race
-test: lint
+test: deps lint
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
 
 ## lint: gofmt check and go vet

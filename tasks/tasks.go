@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rdonboard/rdonboard/internal/phone"
 	"regexp"
 	"strconv"
 	"time"
@@ -31,6 +32,9 @@ const (
 	QueueControl = "control"
 	// QueueSend holds the bulk of the work: one send per member.
 	QueueSend = "send"
+	// QueueNotify holds the messages to phone owners, served by a lane of
+	// its own so a channel that is down never holds back the flow.
+	QueueNotify = "notify"
 )
 
 // Queues lists every queue of the flow, highest priority first.
@@ -52,6 +56,8 @@ const (
 	TypeCodeExpiry = "onboard:code_expiry"
 	// TypeReconcile runs one reconciliation pass.
 	TypeReconcile = "onboard:reconcile"
+	// TypeNotify delivers one message to a phone's owner on one channel.
+	TypeNotify = "onboard:notify"
 )
 
 // RetryBudget is the number of retries a task gets for transient failures
@@ -100,9 +106,12 @@ type SendCodePayload struct {
 }
 
 // CodeSubmittedPayload is the payload of TypeCodeSubmitted, the public
-// callback format: {"account_id":"…","code":"123456"}.
+// callback format: {"account_id":"…","code":"123456"}, or
+// {"phone":"…","code":"123456"} for the member of that phone whose code is
+// live (any accepted form of the number).
 type CodeSubmittedPayload struct {
-	AccountID string `json:"account_id"`
+	AccountID string `json:"account_id,omitempty"`
+	Phone     string `json:"phone,omitempty"`
 	Code      string `json:"code"`
 }
 
@@ -205,13 +214,45 @@ func Decode[P interface{ account() string }](t *asynq.Task) (P, error) {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return p, fmt.Errorf("%w: %s: %v", ErrBadPayload, t.Type(), err)
 	}
+	if c, ok := any(p).(CodeSubmittedPayload); ok && c.Phone != "" {
+		if c.AccountID != "" {
+			return p, fmt.Errorf("%w: %s: give account_id or phone, not both", ErrBadPayload, t.Type())
+		}
+		return p, nil
+	}
 	if !ValidAccountID(p.account()) {
-		return p, fmt.Errorf("%w: %s: account_id missing or not digits", ErrBadPayload, t.Type())
+		return p, fmt.Errorf("%w: %s: account_id (or phone) missing, or account_id not digits", ErrBadPayload, t.Type())
 	}
 	return p, nil
 }
 
+// NotifyPayload is the payload of TypeNotify: the member whose phone's
+// owner is told (the handler reads the phone from the member store), the
+// event and the channel.
+type NotifyPayload struct {
+	AccountID string `json:"account_id"`
+	Event     string `json:"event"`
+	Channel   string `json:"channel"`
+}
+
+// notifyTimeout bounds one delivery, rate-limit wait included.
+const notifyTimeout = time.Minute
+
+// NotifyRetention keeps a delivered message's task ID taken, so the same
+// message enqueued again (another worker, a redelivery, a restart) is
+// refused: as long as an owner link is valid.
+const NotifyRetention = 7 * 24 * time.Hour
+
+// NewNotify returns the task of one message on one channel under taskID
+// (internal/notify names it from the phone's keyed hash, the event and the
+// send).
+func NewNotify(p NotifyPayload, taskID string) (*asynq.Task, error) {
+	return newTask(TypeNotify, p, asynq.Queue(QueueNotify), asynq.TaskID(taskID), asynq.MaxRetry(RetryBudget),
+		asynq.Timeout(notifyTimeout), asynq.Retention(NotifyRetention))
+}
+
 func (p SendCodePayload) account() string      { return p.AccountID }
+func (p NotifyPayload) account() string        { return p.AccountID }
 func (p CodeSubmittedPayload) account() string { return p.AccountID }
 func (p BindPayload) account() string          { return p.AccountID }
 func (p CodeExpiryPayload) account() string    { return p.AccountID }
@@ -227,6 +268,9 @@ func Redacted(typ string, payload []byte) []byte {
 		return []byte(`{"redacted":true}`)
 	}
 	p.Code = "******"
+	if p.Phone != "" {
+		p.Phone = phone.Mask(p.Phone)
+	}
 	b, _ := json.Marshal(p)
 	return b
 }

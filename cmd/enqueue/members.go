@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rdonboard/rdonboard/internal/ingest"
+	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/phone"
 	"github.com/rdonboard/rdonboard/internal/roster"
 )
 
@@ -41,7 +43,7 @@ valid rows were still enqueued); 2 nothing was enqueued.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.batch, "batch", "", "batch name of the new members (default: the file's name without .csv)")
+	fl.StringVar(&f.batch, "batch", "", "batch name of the new members: 1 to 64 of A-Z a-z 0-9 . _ - (default: the file's name without .csv, made to fit)")
 	fl.StringVar(&f.rejects, "rejects", "", "path of the rejects CSV (default: FILE.rejects.csv; not written by --dry-run unless given)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "validate and report, touching nothing")
 	fl.BoolVar(&f.retry, "retry-failed", false, "restart members in failed or expired")
@@ -55,14 +57,16 @@ func (a *app) members(ctx context.Context, path string, f membersFlags) error {
 		return fmt.Errorf("--format %q: want text or json", f.format)
 	}
 	if f.batch == "" {
-		f.batch = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		f.batch = member.BatchFrom(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), "roster")
+	} else if err := member.CheckBatch(f.batch); err != nil {
+		return fmt.Errorf("--batch: %w", err)
 	}
 	file, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer file.Close()
-	rd, err := roster.NewReader(file)
+	rd, err := roster.NewReaderWith(file, roster.Options{Site: phone.Site(a.cfg.Site)})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

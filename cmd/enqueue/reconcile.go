@@ -14,9 +14,9 @@ import (
 )
 
 type reconcileFlags struct {
-	verifyAll bool
-	format    string
-	timeout   time.Duration
+	verifyAll, wait bool
+	format          string
+	timeout         time.Duration
 }
 
 func (a *app) reconcileCmd() *cobra.Command {
@@ -28,7 +28,8 @@ func (a *app) reconcileCmd() *cobra.Command {
 worker to run it: members whose task was lost or archived are put back on
 their path, members in doubt are checked against the cloud (every member
 with --verify-all, which also flags members bound here but unknown to the
-cloud as drift). Exit status: 0 the run finished; 2 it failed, Redis is
+cloud as drift). With no worker running it says so at once, unless --wait.
+Exit status: 0 the run finished; 2 it failed, no worker is running, Redis is
 unreachable, or no summary came within --timeout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -40,6 +41,7 @@ unreachable, or no summary came within --timeout.`,
 	fl.BoolVar(&f.verifyAll, "verify-all", false, "ask the cloud (GetAccount) about every member, not only those in doubt")
 	fl.StringVar(&f.format, "format", "text", "text or json")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "how long to wait for the run's summary")
+	fl.BoolVar(&f.wait, "wait", false, "enqueue the run even when no worker is running, and wait for one (up to --timeout)")
 	return cmd
 }
 
@@ -49,6 +51,11 @@ func (a *app) reconcile(ctx context.Context, f reconcileFlags, out io.Writer) er
 	}
 	if err := a.connect(ctx); err != nil {
 		return err
+	}
+	if !f.wait {
+		if err := reconcile.CheckWorkers(a.rdb); err != nil {
+			return err
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()

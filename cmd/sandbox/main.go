@@ -1,11 +1,12 @@
 // Command sandbox serves a local stand-in for the Resource Directory API
-// (internal/sandbox): the three actions the project calls, in the cloud's
+// (internal/sandbox): the actions the project calls, in the cloud's
 // wire format, plus GET /sandbox/sms and GET /sandbox/stats.
 //
 //	sandbox [--addr 127.0.0.1:18080] [--access-key-id ID --access-key-secret S]
 //	        [--send-qps N] [--bind-qps N] [--get-qps N] [--code-ttl 5m]
 //	        [--daily-send-limit N] [--faults FILE] [--latency D]
-//	        [--throttle-rate P] [--debug]
+//	        [--throttle-rate P] [--site china|international] [--directory FILE]
+//	        [--list-qps 20] [--list-for-parent-qps 50] [--debug]
 //
 // Logs go to stderr. SIGINT or SIGTERM stops it gracefully.
 package main
@@ -36,6 +37,7 @@ type config struct {
 	addr         string
 	opts         sandbox.Options
 	faultsFile   string
+	dirFile      string
 	latency      time.Duration
 	throttleRate float64
 	debug        bool
@@ -61,6 +63,11 @@ func run(args []string) error {
 	if cfg.opts.Faults, err = loadFaults(cfg); err != nil {
 		return err
 	}
+	if cfg.dirFile != "" {
+		if cfg.opts.Directory, err = sandbox.LoadDirectory(cfg.dirFile); err != nil {
+			return err
+		}
+	}
 	sb, err := sandbox.New(cfg.opts)
 	if err != nil {
 		return err
@@ -77,6 +84,10 @@ func parseFlags(args []string) (config, error) {
 	fs.Float64Var(&c.opts.SendQPS, "send-qps", 0, "SendVerificationCode quota per second (0: unlimited)")
 	fs.Float64Var(&c.opts.BindQPS, "bind-qps", 0, "BindSecureMobilePhone quota per second (0: unlimited)")
 	fs.Float64Var(&c.opts.GetQPS, "get-qps", 0, "GetAccount quota per second (0: unlimited)")
+	fs.Float64Var(&c.opts.ListQPS, "list-qps", sandbox.DefaultListQPS, "ListAccounts quota per second (negative: unlimited)")
+	fs.Float64Var(&c.opts.ListForParentQPS, "list-for-parent-qps", sandbox.DefaultListForParentQPS, "ListAccountsForParent quota per second (negative: unlimited)")
+	fs.StringVar(&c.dirFile, "directory", "", "JSON file of the Resource Directory served (see internal/sandbox/README.md)")
+	fs.StringVar(&c.opts.Site, "site", sandbox.SiteChina, "site imitated: china (only 86- numbers) or international (any country code but 86)")
 	fs.DurationVar(&c.opts.CodeTTL, "code-ttl", sandbox.DefaultCodeTTL, "how long a sent code is valid")
 	fs.IntVar(&c.opts.DailySendLimit, "daily-send-limit", sandbox.DefaultDailySendLimit, "codes per account per day (negative: no limit)")
 	fs.StringVar(&c.faultsFile, "faults", "", "JSON file of faults (see internal/sandbox/README.md)")

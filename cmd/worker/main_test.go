@@ -84,9 +84,9 @@ func TestStatusTableCountsStatesPerBatchAndShowsThePause(t *testing.T) {
 	}
 	// batch pending code_sent code_submitted bound already_bound failed expired total done
 	want := map[string]string{
-		"alpha": "alpha 2 0 0 1 0 1 0 4 50%",
-		"beta":  "beta 1 1 0 0 0 0 0 2 0%",
-		"all":   "all 3 1 0 1 0 1 0 6 33%",
+		"alpha": "alpha 2 0 0 1 0 1 0 0 4 50%",
+		"beta":  "beta 1 1 0 0 0 0 0 0 2 0%",
+		"all":   "all 3 1 0 1 0 1 0 0 6 33%",
 	}
 	for name, w := range want {
 		if got := strings.Join(rows[name], " "); got != w {

@@ -64,16 +64,29 @@ func (s *SDK) Bind(ctx context.Context, accountID, phoneNumber, code string) (Bi
 	return BindResult{RequestID: resp.RequestId}, nil
 }
 
-// getAccountBody is the part of GetAccount's answer the project reads; the
-// SDK's struct lacks HasSecureMobilePhone.
+// accountBody is the part of an account in an answer the project reads;
+// the SDK's struct lacks HasSecureMobilePhone.
+type accountBody struct {
+	AccountID             string `json:"AccountId"`
+	DisplayName           string `json:"DisplayName"`
+	FolderID              string `json:"FolderId"`
+	ResourceDirectoryPath string `json:"ResourceDirectoryPath"`
+	Type                  string `json:"Type"`
+	Status                string `json:"Status"`
+	HasSecureMobilePhone  bool   `json:"HasSecureMobilePhone"`
+}
+
+// account is b as the project sees it.
+func (b accountBody) account(requestID string) Account {
+	return Account{AccountID: b.AccountID, DisplayName: b.DisplayName, FolderID: b.FolderID,
+		ResourceDirectoryPath: b.ResourceDirectoryPath, Type: b.Type, Status: b.Status,
+		HasSecureMobilePhone: b.HasSecureMobilePhone, RequestID: requestID}
+}
+
+// getAccountBody is GetAccount's answer.
 type getAccountBody struct {
-	RequestID string `json:"RequestId"`
-	Account   struct {
-		AccountID            string `json:"AccountId"`
-		Type                 string `json:"Type"`
-		Status               string `json:"Status"`
-		HasSecureMobilePhone bool   `json:"HasSecureMobilePhone"`
-	} `json:"Account"`
+	RequestID string      `json:"RequestId"`
+	Account   accountBody `json:"Account"`
 }
 
 // GetAccount reports the cloud's view of a member. It has no side effects,
@@ -102,13 +115,7 @@ func (s *SDK) decodeAccount(body []byte, status int) (Account, error) {
 		return Account{}, &Error{Kind: KindTransient, Action: ActionGetAccount, Code: CodeBadResponse,
 			Message: "decoding the answer: " + s.scrub(err.Error()), HTTPStatus: status}
 	}
-	return Account{
-		AccountID:            b.Account.AccountID,
-		Type:                 b.Account.Type,
-		Status:               b.Account.Status,
-		HasSecureMobilePhone: b.Account.HasSecureMobilePhone,
-		RequestID:            b.RequestID,
-	}, nil
+	return b.Account.account(b.RequestID), nil
 }
 
 // logCall writes one debug entry per call: never the code, the phone only

@@ -35,65 +35,126 @@ const (
 // maxMessage bounds a stored message: an error page may be long.
 const maxMessage = 512
 
-// codeKinds classifies the cloud's codes that do not follow their HTTP
-// status (README, "When the cloud says no").
-var codeKinds = map[string]Kind{
-	"AccountSecureMobileAlreadyExists":             KindDone,
-	"Invalid.VerificationCode":                     KindMember,
-	"AccountTypeMismatch":                          KindPermanent,
-	"EntityNotExists.Account":                      KindPermanent,
-	"NotSupport.AccountInAnotherResourceDirectory": KindPermanent,
-	"SendValidateCodeExceedsLimitForAccount":       KindDeferred,
-	"CallerIdentityError":                          KindCallerWide,
-	"NotSupport.Site.Action":                       KindCallerWide,
-	"Invalid.EnterpriseName":                       KindCallerWide,
-	"EnterpriseRealNameVerificationError":          KindCallerWide,
-	"SignatureDoesNotMatch":                        KindCallerWide,
-	"IncompleteSignature":                          KindCallerWide,
-	"MissingSecurityToken":                         KindCallerWide,
-	"NoPermission":                                 KindCallerWide,
-	// The caller's clock is off: every call would be refused alike.
-	"InvalidTimeStamp.Expired": KindCallerWide,
-	// The caller's account has no resource directory.
-	"EntityNotExists.ResourceDirectory": KindCallerWide,
-	"ServiceUnavailable":                KindTransient,
-	"InternalError":                     KindTransient,
-	// A nonce collision: the retry signs with a new one.
-	"SignatureNonceUsed": KindTransient,
+// rule is what the project knows of one cloud code: its kind, and what
+// an operator does about it ("" when there is nothing to fix but the
+// member's own data, or nothing at all).
+type rule struct {
+	kind   Kind
+	remedy string
 }
 
-// prefixKinds classifies families of codes, in order.
-var prefixKinds = []struct {
+// Remedies shared by several codes.
+const (
+	remedyFullAccess = "grant the caller AliyunResourceDirectoryFullAccess"
+	remedyVerify     = "complete the enterprise real-name verification of the management account"
+	// remedyCallerWide is the remedy of a caller-wide code the table does
+	// not name.
+	remedyCallerWide = "fix the caller's credentials or permissions, then run `enqueue resume`"
+)
+
+// codeRules is the one table of the cloud's codes (README, "How cloud
+// errors are handled"): for each code that does not follow its HTTP
+// status, its kind and its remedy. Local codes (TLS, NoCredentials) are in
+// it too, for their remedies.
+var codeRules = map[string]rule{
+	"AccountSecureMobileAlreadyExists":             {KindDone, ""},
+	"Invalid.VerificationCode":                     {KindMember, ""},
+	"AccountTypeMismatch":                          {KindPermanent, "only members of type ResourceAccount can have a secure phone; take the account out of the roster"},
+	"EntityNotExists.Account":                      {KindPermanent, "the account is not a member of this Resource Directory: check its account_id"},
+	"NotSupport.AccountInAnotherResourceDirectory": {KindPermanent, "the account belongs to another Resource Directory: bind it from that directory's management account"},
+	"InvalidParameter.MobileCountryCode": {KindPermanent, "the phone's country code is one the organisation's site refuses: check ONBOARD_SITE " +
+		"(china takes only 86- numbers, international every country but 86)"},
+	"SendValidateCodeExceedsLimitForAccount": {KindDeferred, ""},
+	"CallerIdentityError":                    {KindCallerWide, "call as a RAM user or role of the management account, with AliyunResourceDirectoryFullAccess"},
+	"NotSupport.Site.Action": {KindCallerWide, "the site refuses the action: set ONBOARD_SITE and ONBOARD_CLOUD_ENDPOINT to the organisation's site " +
+		"(console on aliyun.com: china; on alibabacloud.com: international)"},
+	"Invalid.EnterpriseName":              {KindCallerWide, remedyVerify},
+	"EnterpriseRealNameVerificationError": {KindCallerWide, remedyVerify},
+	"Forbidden.RAM": {KindCallerWide, "grant the caller AliyunResourceDirectoryFullAccess (or resourcemanager:BindSecureMobilePhone, " +
+		"resourcemanager:SendVerificationCodeForBindSecureMobilePhone, resourcemanager:GetAccount and resourcemanager:ListAccounts)"},
+	"SignatureDoesNotMatch": {KindCallerWide, "check ALIBABA_CLOUD_ACCESS_KEY_SECRET: it does not match the AccessKey ID"},
+	"IncompleteSignature":   {KindCallerWide, "check the AccessKey pair: the request signature is incomplete"},
+	"MissingSecurityToken":  {KindCallerWide, "set ALIBABA_CLOUD_SECURITY_TOKEN: the AccessKey is an STS key"},
+	"NoPermission":          {KindCallerWide, remedyFullAccess},
+	// The caller's clock is off: every call would be refused alike.
+	"InvalidTimeStamp.Expired": {KindCallerWide, "set the clock right (NTP): the cloud refuses requests stamped more than 15 minutes off"},
+	// The caller's account has no resource directory.
+	"EntityNotExists.ResourceDirectory": {KindCallerWide, "call from the management account of an enabled Resource Directory"},
+	CodeNoCredentials:                   {KindCallerWide, "provide credentials: ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET, a profile, or a RAM role"},
+	CodeTLS:                             {KindCallerWide, "the endpoint's TLS certificate is not trusted: check the system CA bundle, a proxy, or ONBOARD_CLOUD_ENDPOINT"},
+	"ServiceUnavailable":                {KindTransient, ""},
+	"InternalError":                     {KindTransient, ""},
+	// A nonce collision: the retry signs with a new one.
+	"SignatureNonceUsed": {KindTransient, ""},
+}
+
+// prefixRules classify families of codes, in order, after codeRules.
+var prefixRules = []struct {
 	prefix string
-	kind   Kind
+	rule
 }{
-	{"Throttling", KindThrottled},
-	{"InvalidAccessKeyId", KindCallerWide},
-	{"InvalidSecurityToken", KindCallerWide},
-	{"Forbidden", KindCallerWide},
-	{"InvalidParameter", KindPermanent},
+	{"Throttling", rule{KindThrottled, ""}},
+	{"InvalidAccessKeyId", rule{KindCallerWide, "check ALIBABA_CLOUD_ACCESS_KEY_ID: the key is unknown or disabled"}},
+	{"InvalidSecurityToken", rule{KindCallerWide, "renew the STS token (ALIBABA_CLOUD_SECURITY_TOKEN) or the RAM role session"}},
+	{"Forbidden", rule{KindCallerWide, remedyFullAccess}},
+	{"InvalidParameter", rule{KindPermanent, ""}},
+}
+
+// ruleFor finds code's rule: known codes first, then families, then the
+// status (5xx transient, other 4xx permanent).
+func ruleFor(code string, status int) rule {
+	if r, ok := codeRules[code]; ok {
+		return r
+	}
+	for _, p := range prefixRules {
+		if strings.HasPrefix(code, p.prefix) {
+			return p.rule
+		}
+	}
+	if status >= 400 && status < 500 {
+		return rule{kind: KindPermanent}
+	}
+	return rule{kind: KindTransient}
 }
 
 // KindForCode classifies an answer of the cloud by its code and HTTP
 // status: known codes first, then families, then the status (5xx
 // transient, other 4xx permanent).
 func KindForCode(code string, status int) Kind {
-	if k, ok := codeKinds[code]; ok {
-		return k
+	return ruleFor(code, status).kind
+}
+
+// Remedy returns what an operator does about code: the table's remedy, or
+// for a code it does not name the caller-wide default (fix credentials or
+// permissions, then `enqueue resume`).
+func Remedy(code string) string {
+	if r := ruleFor(code, 0).remedy; r != "" {
+		return r
 	}
-	for _, p := range prefixKinds {
-		if strings.HasPrefix(code, p.prefix) {
-			return p.kind
-		}
+	return remedyCallerWide
+}
+
+// remedyOf is the remedy an *Error of kind carries for code: the table's,
+// the caller-wide default for an unnamed caller-wide code, else none.
+func remedyOf(code string, status int, kind Kind) string {
+	if r := ruleFor(code, status).remedy; r != "" {
+		return r
 	}
-	if status >= 400 && status < 500 {
-		return KindPermanent
+	if kind == KindCallerWide {
+		return remedyCallerWide
 	}
-	return KindTransient
+	return ""
 }
 
 // classify turns what the SDK returned into an *Error.
 func (s *SDK) classify(action string, err error, cl *call) *Error {
+	e := s.classifyKind(action, err, cl)
+	e.Remedy = remedyOf(e.Code, e.HTTPStatus, e.Kind)
+	return e
+}
+
+// classifyKind sorts a failure by where it happened.
+func (s *SDK) classifyKind(action string, err error, cl *call) *Error {
 	var se *sdkerrors.ServerError
 	switch {
 	case cl.started.Load() && errors.As(err, &se):

@@ -1,6 +1,7 @@
 package cloud_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,31 @@ func TestNextDailyReset(t *testing.T) {
 	for _, tt := range tests {
 		if got := cloud.NextDailyReset(tt.now); !got.Equal(tt.want) {
 			t.Errorf("NextDailyReset(%v) = %v, want %v", tt.now, got, tt.want)
+		}
+	}
+}
+
+func TestEveryCallerWideCodeHasItsRemedy(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ code, mentions string }{
+		{"CallerIdentityError", "management account"},
+		{"Forbidden.RAM", "AliyunResourceDirectoryFullAccess"},
+		{"Forbidden.AccessKeyDisabled", "AliyunResourceDirectoryFullAccess"},
+		{"NotSupport.Site.Action", "ONBOARD_SITE"},
+		{"InvalidParameter.MobileCountryCode", "ONBOARD_SITE"},
+		{"Invalid.EnterpriseName", "real-name verification"},
+		{"EnterpriseRealNameVerificationError", "real-name verification"},
+		{"InvalidAccessKeyId.NotFound", "ALIBABA_CLOUD_ACCESS_KEY_ID"},
+		{"SignatureDoesNotMatch", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"},
+		{"InvalidSecurityToken.Expired", "ALIBABA_CLOUD_SECURITY_TOKEN"},
+		{"InvalidTimeStamp.Expired", "NTP"},
+		{cloud.CodeTLS, "CA bundle"},
+		{cloud.CodeNoCredentials, "ALIBABA_CLOUD_ACCESS_KEY_ID"},
+		{"SomethingNewAndCallerWide", "enqueue resume"},
+	}
+	for _, tt := range tests {
+		if got := cloud.Remedy(tt.code); !strings.Contains(got, tt.mentions) {
+			t.Errorf("Remedy(%q) = %q, want it to mention %q", tt.code, got, tt.mentions)
 		}
 	}
 }

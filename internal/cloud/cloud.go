@@ -1,5 +1,6 @@
-// Package cloud owns every conversation with Resource Directory: the three
-// actions the project calls, the classification of every failure into one of
+// Package cloud owns every conversation with Resource Directory: the
+// actions the project calls (the two phone actions, GetAccount and the
+// listings of members), the classification of every failure into one of
 // a few kinds, and the redaction of secrets from what the SDK returns. The
 // rest of the project sees only this package's interface and kinds, never an
 // SDK type or an SDK error string.
@@ -14,10 +15,16 @@ import (
 
 // Action names as the API spells them.
 const (
-	ActionSendCode   = "SendVerificationCodeForBindSecureMobilePhone"
-	ActionBind       = "BindSecureMobilePhone"
-	ActionGetAccount = "GetAccount"
+	ActionSendCode              = "SendVerificationCodeForBindSecureMobilePhone"
+	ActionBind                  = "BindSecureMobilePhone"
+	ActionGetAccount            = "GetAccount"
+	ActionListAccounts          = "ListAccounts"
+	ActionListAccountsForParent = "ListAccountsForParent"
 )
+
+// MaxPageSize is the most accounts one ListAccounts or
+// ListAccountsForParent page holds.
+const MaxPageSize = 100
 
 // Client is the cloud as the handlers see it. Implementations are safe for
 // concurrent use and honour ctx (deadline and cancellation).
@@ -28,6 +35,23 @@ type Client interface {
 	Bind(ctx context.Context, accountID, phone, code string) (BindResult, error)
 	// GetAccount reports the cloud's view of a member.
 	GetAccount(ctx context.Context, accountID string) (Account, error)
+	// ListAccounts returns page pageNumber (from 1) of the directory's
+	// members, pageSize (1..MaxPageSize) to a page. Listed accounts carry
+	// no HasSecureMobilePhone: only GetAccount tells.
+	ListAccounts(ctx context.Context, pageNumber, pageSize int) (AccountPage, error)
+	// ListAccountsForParent is ListAccounts for the members directly in
+	// one folder.
+	ListAccountsForParent(ctx context.Context, folderID string, pageNumber, pageSize int) (AccountPage, error)
+}
+
+// AccountPage is one page of a listing of members.
+type AccountPage struct {
+	Accounts []Account
+	// TotalCount is the number of members in the whole listing.
+	TotalCount int
+	PageNumber int
+	PageSize   int
+	RequestID  string
 }
 
 // SendResult is the answer to a successful SendCode.
@@ -48,14 +72,23 @@ const (
 	AccountTypeCloud    = "CloudAccount"
 )
 
-// Account is the part of GetAccount the project uses.
+// Account is the part of GetAccount (or of a listing) the project uses.
 type Account struct {
 	AccountID string
+	// DisplayName is the member's name in the directory.
+	DisplayName string
+	// FolderID is the folder the member is in.
+	FolderID string
+	// ResourceDirectoryPath is where the member sits: the directory, the
+	// root folder, each folder down to its own, then the member
+	// (rd-…/r-…/fd-…/<account ID>).
+	ResourceDirectoryPath string
 	// Type is ResourceAccount or CloudAccount.
 	Type string
 	// Status is the account's status, e.g. CreateSuccess.
 	Status string
-	// HasSecureMobilePhone is true when a secure phone is already bound.
+	// HasSecureMobilePhone is true when a secure phone is already bound;
+	// always false in a listing, which does not say.
 	HasSecureMobilePhone bool
 	RequestID            string
 }
@@ -121,6 +154,9 @@ type Error struct {
 	// RetryAt is, for KindDeferred, when the limit lifts (the next 00:00
 	// Asia/Shanghai for the daily send limit); zero otherwise.
 	RetryAt time.Time
+	// Remedy is what an operator does about the failure, from the one
+	// table of codes (Remedy); empty when nobody needs to act.
+	Remedy string
 }
 
 // Error renders the failure for logs and the member store.

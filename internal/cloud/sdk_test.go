@@ -79,7 +79,9 @@ func TestSendBindAndGetAccount(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetAccount: %v", err)
 	}
-	want := cloud.Account{AccountID: member, Type: cloud.AccountTypeResource, Status: "CreateSuccess", RequestID: before.RequestID}
+	want := cloud.Account{AccountID: member, DisplayName: "member-" + member, FolderID: "fd-sandbox",
+		ResourceDirectoryPath: "rd-sandbox/r-sandbox/fd-sandbox/" + member,
+		Type:                  cloud.AccountTypeResource, Status: "CreateSuccess", RequestID: before.RequestID}
 	if before != want || !requestIDPattern.MatchString(before.RequestID) {
 		t.Fatalf("GetAccount before = %+v, want %+v with a request ID", before, want)
 	}
@@ -227,6 +229,12 @@ func TestErrorClassification(t *testing.T) {
 			}
 			if e.Message == "" {
 				t.Error("no message")
+			}
+			if tt.kind == cloud.KindCallerWide && e.Remedy != cloud.Remedy(tt.code) {
+				t.Errorf("remedy %q, want the table's %q", e.Remedy, cloud.Remedy(tt.code))
+			}
+			if tt.kind == cloud.KindThrottled && e.Remedy != "" {
+				t.Errorf("a throttle carries remedy %q", e.Remedy)
 			}
 		})
 	}

@@ -90,7 +90,10 @@ func run(ctx context.Context, o Options, rdb redis.UniversalClient, sb *sandbox.
 	if err != nil {
 		return err
 	}
-	owners := d.startOwners(ctx)
+	owners, err := d.startOwners(ctx)
+	if err != nil {
+		return err
+	}
 	err = d.watch(ctx, n)
 	owners.stop()
 	if rerr := d.report(ctx, owners); rerr != nil && err == nil {
@@ -160,6 +163,8 @@ func startWorker(ctx context.Context, rdb redis.UniversalClient, cloudURL, token
 	cfg.CloudEndpoint, cfg.CallbackToken, cfg.HTTPAddr = cloudURL, token, "127.0.0.1:0"
 	cfg.SendQPS, cfg.BindQPS, cfg.GetQPS = 10, 10, 20
 	cfg.MaxSends, cfg.MaxCodeAttempts, cfg.Concurrency = maxSends, 3, 12
+	// Shared phones get one SMS at a time; a short gap keeps the demo short.
+	cfg.PhoneGap = 2 * time.Second
 	sdk, err := cloud.New(cloud.Config{Endpoint: cloudURL, AccessKeyID: sandbox.DefaultAccessKeyID,
 		AccessKeySecret: sandbox.DefaultAccessKeySecret, Logger: log.Named("cloud")})
 	if err != nil {

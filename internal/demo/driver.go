@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,7 +87,9 @@ func (d *driver) enqueue(ctx context.Context) (int64, error) {
 	return sum.Accepted, ingest.WriteSummary(d.o.Out, sum, rejectsPath)
 }
 
-// owners simulates the people holding the phones.
+// owners simulates the people holding the phones. Each knows only their
+// phone and the SMS it received (code and time, not the account), and
+// hands each code in by phone.
 type owners struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -109,35 +112,70 @@ func (o *owners) stop() {
 	o.wg.Wait()
 }
 
-func (d *driver) startOwners(ctx context.Context) *owners {
+// habit is how a phone's owner answers.
+type habit int
+
+const (
+	answers habit = iota
+	typesWrongFirst
+	neverAnswers
+)
+
+func (d *driver) startOwners(ctx context.Context) (*owners, error) {
+	phones, err := d.phones(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	o := &owners{cancel: cancel, posted: map[int]int{}}
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
-		d.readSMS(ctx, o)
+		d.readSMS(ctx, o, phones)
 	}()
-	return o
+	return o, nil
 }
 
-// readSMS polls the sandbox's SMS log as the phones' owners would read
-// their messages, and answers each new one.
-func (d *driver) readSMS(ctx context.Context, o *owners) {
-	seen := 0
+// phones returns the phones of the roster as stored, each with its owner's
+// habit: the owners of the typo and silent accounts' phones misbehave.
+func (d *driver) phones(ctx context.Context) (map[string]habit, error) {
+	store := member.New(d.rdb, member.Options{})
+	out := map[string]habit{}
+	err := store.ListPhones(ctx, func(ph string) error { out[ph] = answers; return nil })
+	if err != nil {
+		return nil, err
+	}
+	for id, h := range map[string]habit{typoAccount: typesWrongFirst, silentAccount: neverAnswers} {
+		m, err := store.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("demo account %s: %w", id, err)
+		}
+		out[m.Phone] = h
+	}
+	return out, nil
+}
+
+// readSMS polls each phone's own view in the sandbox, as its owner reads
+// the messages, and answers each new SMS.
+func (d *driver) readSMS(ctx context.Context, o *owners, phones map[string]habit) {
+	seen := map[string]int{}
 	for ctx.Err() == nil {
-		var all []sandbox.SMS
-		if err := getJSON(ctx, d.cloudURL+"/sandbox/sms", &all); err == nil {
-			for _, sms := range all[min(seen, len(all)):] {
-				d.answer(ctx, o, sms)
+		for ph, h := range phones {
+			var view []sandbox.PhoneSMS
+			if err := getJSON(ctx, d.cloudURL+"/sandbox/phones/"+url.PathEscape(ph)+"/sms", &view); err != nil {
+				continue
 			}
-			seen = len(all)
+			for _, sms := range view[min(seen[ph], len(view)):] {
+				d.answer(ctx, o, ph, h, sms.Code)
+			}
+			seen[ph] = len(view)
 		}
 		sleep(ctx, 200*time.Millisecond)
 	}
 }
 
-func (d *driver) answer(ctx context.Context, o *owners, sms sandbox.SMS) {
-	if sms.AccountID == silentAccount {
+func (d *driver) answer(ctx context.Context, o *owners, ph string, h habit, code string) {
+	if h == neverAnswers {
 		return
 	}
 	o.wg.Add(1)
@@ -145,11 +183,11 @@ func (d *driver) answer(ctx context.Context, o *owners, sms sandbox.SMS) {
 		defer o.wg.Done()
 		// A person needs a moment to read and type.
 		sleep(ctx, time.Duration(500+rand.IntN(2500))*time.Millisecond)
-		if sms.AccountID == typoAccount && o.firstTypo() {
-			o.record(d.postCode(ctx, sms.AccountID, typo(sms.Code)))
+		if h == typesWrongFirst && o.firstTypo() {
+			o.record(d.postCode(ctx, ph, typo(code)))
 			sleep(ctx, time.Second)
 		}
-		o.record(d.postCode(ctx, sms.AccountID, sms.Code))
+		o.record(d.postCode(ctx, ph, code))
 	}()
 }
 
@@ -170,8 +208,10 @@ func typo(code string) string {
 	return string(b)
 }
 
-func (d *driver) postCode(ctx context.Context, accountID, code string) int {
-	body, _ := json.Marshal(map[string]string{"account_id": accountID, "code": code})
+// postCode hands a code in by phone, as the owner page or a chat robot
+// would for an owner who knows only their phone.
+func (d *driver) postCode(ctx context.Context, ph, code string) int {
+	body, _ := json.Marshal(map[string]string{"phone": ph, "code": code})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.apiURL+"/v1/codes", bytes.NewReader(body))
 	if err != nil {
 		return 0
@@ -280,7 +320,27 @@ func (d *driver) report(ctx context.Context, o *owners) error {
 	st := d.sandbox.Stats()
 	fmt.Fprintf(d.o.Out, "\nsandbox: %d SMS sent, %d phones bound, calls %v\nowners' answers by HTTP status: %v\n",
 		st.SMSSent, len(st.Binds), st.Calls, o.posted)
+	if err := d.overlaps(ctx); err != nil {
+		return err
+	}
 	return checkPrediction(snap.Batches[0].States)
+}
+
+// overlaps prints how often a phone got an SMS while another account's
+// code on it was still live (its owner could not tell which code is
+// whose), as the sandbox counts it; any is a failure.
+func (d *driver) overlaps(ctx context.Context) error {
+	var st struct {
+		PhoneOverlaps int `json:"phone_overlaps"`
+	}
+	if err := getJSON(ctx, d.cloudURL+"/sandbox/stats", &st); err != nil {
+		return fmt.Errorf("sandbox stats: %w", err)
+	}
+	fmt.Fprintf(d.o.Out, "phone overlaps: %d\n", st.PhoneOverlaps)
+	if st.PhoneOverlaps != 0 {
+		return fmt.Errorf("%w: %d phone overlaps, want 0", errIncomplete, st.PhoneOverlaps)
+	}
+	return nil
 }
 
 func (d *driver) needPerson(ctx context.Context, store *member.Store) error {

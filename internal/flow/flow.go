@@ -23,6 +23,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/metrics"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
+	"github.com/rdonboard/rdonboard/internal/sendwindow"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// AssumedCodeTTL is the validity assumed for a code whose send outcome is
 	// unknown; default DefaultAssumedCodeTTL.
 	AssumedCodeTTL time.Duration
+	// Window is when SMS may be sent (ONBOARD_SEND_WINDOW); the zero
+	// Window is always open.
+	Window sendwindow.Window
 }
 
 // Params are the parts a Flow is built from.
@@ -64,9 +68,24 @@ type Params struct {
 	Logger  *zap.Logger
 	Metrics *metrics.Metrics
 	Config  Config
+	// Events is told of codes sent and members ended (the phone owner's
+	// messages); nil tells no one.
+	Events Events
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
+
+// Events is told of the steps a phone's owner hears about. It must only
+// enqueue: the flow does not wait for it and it returns nothing.
+type Events interface {
+	CodeSent(ctx context.Context, m member.Member)
+	Ended(ctx context.Context, m member.Member)
+}
+
+type noEvents struct{}
+
+func (noEvents) CodeSent(context.Context, member.Member) {}
+func (noEvents) Ended(context.Context, member.Member)    {}
 
 // Flow holds the handlers of the onboarding flow.
 type Flow struct {
@@ -78,6 +97,7 @@ type Flow struct {
 	log     *zap.Logger
 	metrics *metrics.Metrics
 	cfg     Config
+	events  Events
 	now     func() time.Time
 }
 
@@ -92,7 +112,10 @@ func New(p Params) *Flow {
 	if p.Logger == nil {
 		p.Logger = zap.NewNop()
 	}
-	return &Flow{store: p.Store, cloud: p.Cloud, limiter: p.Limiter, client: p.Client, pauser: p.Pauser,
+	if p.Events == nil {
+		p.Events = noEvents{}
+	}
+	return &Flow{events: p.Events, store: p.Store, cloud: p.Cloud, limiter: p.Limiter, client: p.Client, pauser: p.Pauser,
 		log: p.Logger, metrics: p.Metrics, cfg: p.Config, now: p.Now}
 }
 
@@ -138,6 +161,14 @@ func (f *Flow) move(ctx context.Context, m member.Member, mv member.Move) (membe
 	}
 	if err != nil {
 		return after, false, err
+	}
+	if after.State.Terminal() && !m.State.Terminal() {
+		f.events.Ended(ctx, after)
+	}
+	if after.HandOn != nil {
+		if err := f.handOn(ctx, after.HandOn); err != nil {
+			return after, true, err
+		}
 	}
 	if !mv.Quiet {
 		f.metrics.Transition(string(m.State), string(after.State))

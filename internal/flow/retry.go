@@ -33,6 +33,11 @@ func snooze(after time.Duration, cause error) error {
 	return &snoozeError{after: after, cause: cause}
 }
 
+// Snooze puts a task back after after without using a retry, for handlers
+// outside the flow (a chat robot's rate limit) that share its lanes'
+// IsFailure and RetryDelay.
+func Snooze(after time.Duration, cause error) error { return snooze(after, cause) }
+
 // IsFailure tells asynq which handler errors use a retry: every error but a
 // snooze (asynq's Config.IsFailure).
 func IsFailure(err error) bool {

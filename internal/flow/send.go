@@ -40,7 +40,15 @@ func (f *Flow) HandleSend(ctx context.Context, t *asynq.Task) error {
 		return f.sent(ctx, m, "", f.now().Add(f.cfg.AssumedCodeTTL),
 			"an earlier send of this code had no answer (worker stopped or timed out); treated as sent")
 	}
-	return f.preflightAndSend(ctx, m)
+	if err := f.awaitTurn(ctx, m); err != nil {
+		if errors.Is(err, errNotYours) || errors.Is(err, errMovedAway) {
+			return nil
+		}
+		return err
+	}
+	err = f.preflightAndSend(ctx, m)
+	f.noteWait(ctx, m, err)
+	return err
 }
 
 func (f *Flow) preflightAndSend(ctx context.Context, m member.Member) error {
@@ -122,11 +130,12 @@ func (f *Flow) sent(ctx context.Context, m member.Member, requestID string, expi
 	}
 	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.CodeSent,
 		Reason: reason, RequestID: requestID,
-		Edits: []member.Edit{member.IncrSends(), member.SetExpiry(expires), member.ResetAttempts(),
+		Edits: []member.Edit{member.IncrSends(), member.SetExpiry(expires), member.ResetAttempts(), member.NoteSMS(), member.SetWaiting(""),
 			member.ResetSubmissions(), member.ClearError(), member.ClearCode(), member.ClearSending(), member.SetInDoubt(false)}})
 	if err != nil || !ok {
 		return err
 	}
+	f.events.CodeSent(ctx, after)
 	return f.scheduleExpiry(ctx, after)
 }
 

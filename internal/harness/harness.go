@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/flow"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/phone"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
@@ -52,6 +54,10 @@ type Options struct {
 	// Now is the one clock of the workers, their cloud clients and Store;
 	// default clock.Real.
 	Now clock.Func
+	// Site is the cloud site of the sandbox, the workers and Enqueue's
+	// roster rule (config.SiteChina or config.SiteInternational); default
+	// china.
+	Site string
 }
 
 // Env is a running rdonboard.
@@ -87,8 +93,14 @@ func Start(t testing.TB, opts Options) *Env {
 	e.Store = member.New(e.Redis, member.Options{Now: e.now})
 	e.Client = asynq.NewClientFromRedisClient(e.Redis)
 	e.Logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(e.logs), zap.DebugLevel))
+	if opts.Site != "" {
+		opts.Sandbox.Site = opts.Site
+	}
 	e.startSandbox(opts.Sandbox)
 	e.Config = e.defaults()
+	if opts.Site != "" {
+		e.Config.Site = opts.Site
+	}
 	if opts.Configure != nil {
 		opts.Configure(&e.Config)
 	}
@@ -146,7 +158,9 @@ func (e *Env) StartWorker() *Proc {
 	}
 	ropt, _ := redis.ParseURL(e.RedisURL)
 	rdb := redis.NewClient(ropt)
-	w := worker.Assemble(worker.Deps{Config: e.Config, Redis: rdb, Cloud: sdk, Now: e.now,
+	cfg := e.Config
+	cfg.HTTPAddr = e.listenAddr(cfg.HTTPAddr)
+	w := worker.Assemble(worker.Deps{Config: cfg, Redis: rdb, Cloud: sdk, Now: e.now,
 		Logger: e.Logger.With(zap.Int("proc", len(e.workers)))})
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proc{W: w, cancel: cancel, done: make(chan error, 1), rdb: rdb, sdk: sdk}
@@ -163,6 +177,22 @@ func (e *Env) StartWorker() *Proc {
 	e.workers = append(e.workers, p)
 	e.mu.Unlock()
 	return p
+}
+
+// listenAddr turns a port 0 into a free port, so that the worker's links
+// (built from its configured address, never from a request) name the
+// address it serves.
+func (e *Env) listenAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port != "0" {
+		return addr
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		e.t.Fatalf("harness: free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // Stop shuts the process down gracefully and waits for it.
@@ -201,19 +231,19 @@ func (e *Env) Worker(i int) *Proc {
 	return e.workers[i]
 }
 
-// Row is one roster row.
-type Row struct{ AccountID, Phone string }
+// Row is one roster row; Name is its display_name (may be empty).
+type Row struct{ AccountID, Phone, Name string }
 
 // Enqueue runs `enqueue members` on rows (through the real CSV reader and
 // ingest) into batch.
 func (e *Env) Enqueue(batch string, rows []Row, opts ingest.Options) ingest.Summary {
 	e.t.Helper()
 	var b strings.Builder
-	b.WriteString("account_id,mobile_phone\n")
+	b.WriteString("account_id,mobile_phone,display_name\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%s,%s\n", r.AccountID, r.Phone)
+		fmt.Fprintf(&b, "%s,%s,%s\n", r.AccountID, r.Phone, r.Name)
 	}
-	rd, err := roster.NewReader(strings.NewReader(b.String()))
+	rd, err := roster.NewReaderWith(strings.NewReader(b.String()), roster.Options{Site: phone.Site(e.Config.Site)})
 	if err != nil {
 		e.t.Fatalf("harness: roster: %v", err)
 	}
@@ -246,7 +276,12 @@ var httpClient = &http.Client{
 // PostCode posts a code to a worker's HTTP intake and returns the status.
 func (e *Env) PostCode(p *Proc, accountID, code string) int {
 	e.t.Helper()
-	body, _ := json.Marshal(map[string]string{"account_id": accountID, "code": code})
+	return e.postCode(p, map[string]string{"account_id": accountID, "code": code})
+}
+
+// postCode posts a code request body to a worker's HTTP intake.
+func (e *Env) postCode(p *Proc, fields map[string]string) int {
+	body, _ := json.Marshal(fields)
 	req, _ := http.NewRequest(http.MethodPost, p.URL+"/v1/codes", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+Token)
 	resp, err := httpClient.Do(req)

@@ -28,8 +28,11 @@ type Owners struct {
 	env    *Env
 	proc   *Proc
 	policy Policy
-	stop   chan struct{}
-	done   sync.WaitGroup
+	// byPhone owners know only their phone and its SMS: they hand codes
+	// in by phone, never naming an account.
+	byPhone bool
+	stop    chan struct{}
+	done    sync.WaitGroup
 
 	mu       sync.Mutex
 	statuses map[int]int
@@ -39,6 +42,17 @@ type Owners struct {
 // when the test ends or Stop is called.
 func (e *Env) StartOwners(proc *Proc, policy Policy) *Owners {
 	o := &Owners{env: e, proc: proc, policy: policy, stop: make(chan struct{}), statuses: map[int]int{}}
+	o.done.Add(1)
+	go o.watch()
+	e.t.Cleanup(o.Stop)
+	return o
+}
+
+// StartPhoneOwners starts owners who read only their phone's SMS (code and
+// time) and hand each code in by phone, as a person holding one phone for
+// many accounts does.
+func (e *Env) StartPhoneOwners(proc *Proc, policy Policy) *Owners {
+	o := &Owners{env: e, proc: proc, policy: policy, byPhone: true, stop: make(chan struct{}), statuses: map[int]int{}}
 	o.done.Add(1)
 	go o.watch()
 	e.t.Cleanup(o.Stop)
@@ -84,14 +98,14 @@ func (o *Owners) watch() {
 			perPhone[sms.Phone]++
 			if !a.Skip {
 				o.done.Add(1)
-				go o.answer(sms.AccountID, a)
+				go o.answer(sms, a)
 			}
 		}
 		seen += len(fresh)
 	}
 }
 
-func (o *Owners) answer(accountID string, a Answer) {
+func (o *Owners) answer(sms sandbox.SMS, a Answer) {
 	defer o.done.Done()
 	if a.Delay > 0 {
 		select {
@@ -100,8 +114,19 @@ func (o *Owners) answer(accountID string, a Answer) {
 			return
 		}
 	}
-	status := o.env.PostCode(o.proc, accountID, a.Code)
+	body := map[string]string{"account_id": sms.AccountID, "code": a.Code}
+	if o.byPhone {
+		body = map[string]string{"phone": sms.Phone, "code": a.Code}
+	}
+	status := o.env.postCode(o.proc, body)
 	o.mu.Lock()
 	o.statuses[status]++
 	o.mu.Unlock()
+}
+
+// PostPhoneCode posts a code naming the phone, not the account, to a
+// worker's HTTP intake and returns the status.
+func (e *Env) PostPhoneCode(p *Proc, phone, code string) int {
+	e.t.Helper()
+	return e.postCode(p, map[string]string{"phone": phone, "code": code})
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -69,8 +70,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // no token is configured.
 func (a *API) Authorized(r *http.Request) bool { return Bearer(r, a.p.Token) }
 
+// codeRequest names the member by account_id or by phone, exactly one.
 type codeRequest struct {
 	AccountID string `json:"account_id"`
+	Phone     string `json:"phone"`
 	Code      string `json:"code"`
 }
 
@@ -81,16 +84,28 @@ func (a *API) postCode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, msg)
 		return
 	}
-	state, err := a.p.Intake.Submit(r.Context(), req.AccountID, req.Code)
+	id, state, err := a.submit(r, req)
 	status, msg := submitStatus(err)
 	if status >= 500 {
-		a.p.Logger.Error("code intake failed", zap.String("account_id", req.AccountID), zap.Error(err))
+		a.p.Logger.Error("code intake failed", zap.String("account_id", id), zap.Error(err))
 	}
 	if status != http.StatusAccepted {
 		writeError(w, status, msg)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"account_id": req.AccountID, "state": string(state)})
+	writeJSON(w, http.StatusAccepted, map[string]string{"account_id": id, "state": string(state)})
+}
+
+// submit hands in a code by account or by phone.
+func (a *API) submit(r *http.Request, req codeRequest) (string, member.State, error) {
+	switch {
+	case (req.AccountID == "") == (req.Phone == ""):
+		return req.AccountID, "", fmt.Errorf("%w: give account_id or phone, exactly one", intake.ErrMalformed)
+	case req.Phone != "":
+		return a.p.Intake.SubmitByPhone(r.Context(), req.Phone, req.Code)
+	}
+	state, err := a.p.Intake.Submit(r.Context(), req.AccountID, req.Code)
+	return req.AccountID, state, err
 }
 
 // submitStatus maps an intake result to the documented answers.
@@ -102,6 +117,8 @@ func submitStatus(err error) (int, string) {
 		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, member.ErrNotFound):
 		return http.StatusNotFound, "unknown member"
+	case errors.Is(err, member.ErrNoSuchPhone):
+		return http.StatusNotFound, "no member has this phone"
 	case errors.Is(err, member.ErrNotWaiting):
 		return http.StatusConflict, err.Error()
 	case errors.Is(err, member.ErrTooManyAttempts):

@@ -12,6 +12,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"golang.org/x/sync/errgroup"
@@ -119,6 +120,9 @@ type sendJob struct {
 	accountID string
 	step      tasks.Step
 	outcome   member.Outcome
+	// handOn: the send of a member another's changed phone passed its
+	// phone's turn to, due at (zero: at once); not a row of the roster.
+	handOn *member.HandOn
 }
 
 // run is the state of one Run.
@@ -188,7 +192,8 @@ func (r *run) read(ctx context.Context, rd *roster.Reader, out chan<- chunk) err
 			continue
 		}
 		c.rows = append(c.rows, row)
-		c.cands = append(c.cands, member.Candidate{AccountID: row.AccountID, Phone: row.Phone, Batch: r.opts.Batch})
+		c.cands = append(c.cands, member.Candidate{AccountID: row.AccountID, Phone: row.Phone, Batch: r.opts.Batch,
+			DisplayName: row.DisplayName, Email: row.Email})
 		if len(c.rows) == r.opts.Chunk {
 			c.offset = rd.Offset()
 			if err := send(ctx, out, c); err != nil {
@@ -242,11 +247,22 @@ func (r *run) route(ctx context.Context, row roster.Row, a member.Admission, out
 		r.count(a.Outcome, false)
 		return nil
 	}
+	if a.HandOn != nil {
+		if err := send(ctx, out, sendJob{handOn: a.HandOn}); err != nil {
+			return err
+		}
+	}
 	return send(ctx, out, sendJob{accountID: row.AccountID, step: a.Step, outcome: a.Outcome})
 }
 
 func (r *run) enqueue(ctx context.Context, in <-chan sendJob) error {
 	for j := range in {
+		if j.handOn != nil {
+			if err := r.enqueueHandOn(ctx, j.handOn); err != nil {
+				return err
+			}
+			continue
+		}
 		t, err := tasks.NewSendCode(j.accountID, j.step)
 		if err != nil {
 			return err
@@ -257,6 +273,24 @@ func (r *run) enqueue(ctx context.Context, in <-chan sendJob) error {
 			return fmt.Errorf("enqueue send for %s: %w", j.accountID, err)
 		}
 		r.count(j.outcome, conflict)
+	}
+	return nil
+}
+
+// enqueueHandOn enqueues the send of the member a phone's turn passed to
+// when an admitted member left that phone, at the earliest moment its SMS
+// may go. One already there under its ID is the same send.
+func (r *run) enqueueHandOn(ctx context.Context, h *member.HandOn) error {
+	var opts []asynq.Option
+	if h.At.After(time.Now()) {
+		opts = append(opts, asynq.ProcessAt(h.At))
+	}
+	t, err := tasks.NewSendCode(h.AccountID, h.Step, opts...)
+	if err != nil {
+		return err
+	}
+	if _, err = r.in.client.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue send for %s: %w", h.AccountID, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/phone"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -61,4 +62,25 @@ func (in *Intake) Submit(ctx context.Context, accountID, code string) (member.St
 		return "", fmt.Errorf("enqueue code for %s: %w", accountID, err)
 	}
 	return member.CodeSubmitted, nil
+}
+
+// SubmitByPhone hands in a code naming the phone instead of the account
+// (any accepted form of the number): it goes to the member of that phone
+// whose code is live, with every check and answer of Submit, and returns
+// that member's account ID. Besides Submit's errors it may return
+// member.ErrNoSuchPhone.
+func (in *Intake) SubmitByPhone(ctx context.Context, rawPhone, code string) (string, member.State, error) {
+	if !tasks.ValidCode(code) {
+		return "", "", fmt.Errorf("%w: code must be 6 digits", ErrMalformed)
+	}
+	p, err := phone.Normalize(rawPhone)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: phone: %w", ErrMalformed, err)
+	}
+	m, err := in.store.CodeHolder(ctx, p)
+	if err != nil {
+		return "", "", err
+	}
+	state, err := in.Submit(ctx, m.AccountID, code)
+	return m.AccountID, state, err
 }

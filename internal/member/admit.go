@@ -17,8 +17,9 @@ type Outcome string
 const (
 	// Created: a new member in pending; its first send is due.
 	Created Outcome = "new"
-	// Restarted: a new flow in pending (changed phone, or a retry of a
-	// failed or expired member); its first send is due.
+	// Restarted: a new flow in pending (changed phone, a retry of a failed
+	// or expired member, or a cancelled member admitted again); its first
+	// send is due.
 	Restarted Outcome = "restarted"
 	// StillPending: known and pending; its send task is re-enqueued under
 	// the same task ID, which is a no-op if it exists.
@@ -35,6 +36,10 @@ type Candidate struct {
 	AccountID string
 	Phone     string
 	Batch     string
+	// DisplayName and Email are the roster's display_name and email
+	// columns ("" when absent).
+	DisplayName string
+	Email       string
 }
 
 // Admission is the result of admitting one candidate.
@@ -43,6 +48,9 @@ type Admission struct {
 	// Step is the flow step whose send task is due (Created, Restarted,
 	// StillPending).
 	Step tasks.Step
+	// HandOn is the member the turn of the phone this member left passed
+	// to (a changed phone); its send must be enqueued too. Nil if none.
+	HandOn *HandOn
 }
 
 // NeedsSend reports whether the admitted member's send task must be
@@ -84,7 +92,7 @@ func (s *Store) Admit(ctx context.Context, cands []Candidate, opts AdmitOptions)
 	if err != nil {
 		return nil, fmt.Errorf("admit %d members: %w", len(cands), err)
 	}
-	return admissions(cands, replies)
+	return s.admissions(cands, replies)
 }
 
 // runAdmit runs admitScript over cands, admitRowsPerCall members per call,
@@ -94,9 +102,9 @@ func (s *Store) runAdmit(ctx context.Context, cands []Candidate, opts AdmitOptio
 	var cmds []*redis.Cmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for rows := range slices.Chunk(cands, admitRowsPerCall) {
-			args := append(make([]any, 0, len(head)+3*len(rows)), head...)
+			args := append(make([]any, 0, len(head)+5*len(rows)), head...)
 			for _, c := range rows {
-				args = append(args, c.AccountID, c.Phone, c.Batch)
+				args = append(args, c.AccountID, c.Phone, c.Batch, c.DisplayName, c.Email)
 			}
 			cmds = append(cmds, admitScript.EvalSha(ctx, p, nil, args...))
 		}
@@ -105,7 +113,7 @@ func (s *Store) runAdmit(ctx context.Context, cands []Candidate, opts AdmitOptio
 	if err != nil {
 		return nil, err
 	}
-	return flatten(cmds, 3*len(cands))
+	return flatten(cmds, admitValues*len(cands))
 }
 
 // runPeek runs peekScript once per candidate, pipelined.
@@ -121,7 +129,7 @@ func (s *Store) runPeek(ctx context.Context, cands []Candidate, opts AdmitOption
 	if err != nil {
 		return nil, err
 	}
-	return flatten(cmds, 3*len(cands))
+	return flatten(cmds, admitValues*len(cands))
 }
 
 func retryArg(opts AdmitOptions) string {
@@ -147,20 +155,38 @@ func flatten(cmds []*redis.Cmd, want int) ([]any, error) {
 	return out, nil
 }
 
-// admissions reads the {outcome, generation, sends} triple of each
+// admitValues is the number of values the admit scripts return per member.
+const admitValues = 4
+
+// admissions reads the {outcome, generation, sends, handon} values of each
 // candidate.
-func admissions(cands []Candidate, replies []any) ([]Admission, error) {
+func (s *Store) admissions(cands []Candidate, replies []any) ([]Admission, error) {
 	out := make([]Admission, len(cands))
 	for i := range cands {
-		o, ok1 := replies[3*i].(string)
-		gen, ok2 := replies[3*i+1].(int64)
-		sends, ok3 := replies[3*i+2].(int64)
-		if !ok1 || !ok2 || !ok3 {
-			return nil, fmt.Errorf("admit %s: unexpected reply %v", cands[i].AccountID, replies[3*i:3*i+3])
+		v := replies[admitValues*i : admitValues*(i+1)]
+		o, ok1 := v[0].(string)
+		gen, ok2 := v[1].(int64)
+		sends, ok3 := v[2].(int64)
+		ho, ok4 := v[3].([]any)
+		if !ok1 || !ok2 || !ok3 || !ok4 {
+			return nil, fmt.Errorf("admit %s: unexpected reply %v", cands[i].AccountID, v)
 		}
 		out[i] = Admission{Outcome: Outcome(o), Step: tasks.Step{Generation: int(gen), Send: int(sends)}}
+		if len(ho) == 4 {
+			out[i].HandOn = s.handOn(replyStrings(ho))
+		}
 	}
 	return out, nil
+}
+
+// replyStrings reads a handon reply {id, gen, sends, last}; Redis gives
+// numbers pushed by Lua as integers and strings as strings.
+func replyStrings(v []any) []string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = fmt.Sprint(x)
+	}
+	return out
 }
 
 func isNoScript(err error) bool {

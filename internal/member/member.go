@@ -29,16 +29,19 @@ const (
 	AlreadyBound  State = "already_bound"
 	Failed        State = "failed"
 	Expired       State = "expired"
+	// Cancelled: stopped by an operator (enqueue cancel); a later admission
+	// of the same row restarts it.
+	Cancelled State = "cancelled"
 )
 
 // States lists every state in the order of the flow.
-var States = []State{Pending, CodeSent, CodeSubmitted, Bound, AlreadyBound, Failed, Expired}
+var States = []State{Pending, CodeSent, CodeSubmitted, Bound, AlreadyBound, Failed, Expired, Cancelled}
 
 // Terminal reports whether no further work happens for a member in s
 // without an operator restarting it.
 func (s State) Terminal() bool {
 	switch s {
-	case Bound, AlreadyBound, Failed, Expired:
+	case Bound, AlreadyBound, Failed, Expired, Cancelled:
 		return true
 	}
 	return false
@@ -58,6 +61,21 @@ func ParseState(s string) (State, error) {
 	return "", fmt.Errorf("unknown state %q (want one of %s)", s, strings.Join(names, ", "))
 }
 
+// What a pending member waits for (Member.WaitingFor, JSON waiting_for).
+const (
+	// WaitingPhone: another member of its phone has a live code.
+	WaitingPhone = "phone"
+	// WaitingSendWindow: the send window is closed.
+	WaitingSendWindow = "send_window"
+	// WaitingRateLimit: the shared send rate holds it back.
+	WaitingRateLimit = "rate_limit"
+	// WaitingPause: the queues are paused.
+	WaitingPause = "pause"
+)
+
+// Live reports whether a member in s holds its phone's live code.
+func (s State) Live() bool { return s == CodeSent || s == CodeSubmitted }
+
 // Member is one member's record. Phone is the full normalized number and
 // Code the code handed in and not yet used: neither ever leaves the process
 // through JSON (see View).
@@ -65,7 +83,13 @@ type Member struct {
 	AccountID string
 	Phone     string
 	Batch     string
-	State     State
+	// DisplayName and Email come from the roster: the account's name as the
+	// owner knows it and the owner's address.
+	DisplayName string
+	Email       string
+	State       State
+	// WaitingFor says what a pending member waits for (a Waiting* value).
+	WaitingFor string
 	// Generation counts the starts of this member's flow (a retry or a
 	// changed phone starts a new one); Sends counts the codes sent in it.
 	Generation int
@@ -88,6 +112,10 @@ type Member struct {
 	// answer (a crash or a timeout): a redelivered send then treats the code
 	// as sent instead of sending a second SMS.
 	Sending string
+	// HandOn is set on the member Transition returns when the move ended
+	// the flow of its phone's turn holder: the caller enqueues the send of
+	// the member named. It is not stored.
+	HandOn *HandOn
 }
 
 // Step returns the flow step the member is at: the one its current tasks
@@ -102,7 +130,9 @@ type View struct {
 	AccountID        string `json:"account_id"`
 	MobilePhone      string `json:"mobile_phone"`
 	Batch            string `json:"batch"`
+	DisplayName      string `json:"display_name"`
 	State            State  `json:"state"`
+	WaitingFor       string `json:"waiting_for"`
 	Sends            int    `json:"sends"`
 	CodeAttempts     int    `json:"code_attempts"`
 	CodeExpiresAt    string `json:"code_expires_at"`
@@ -123,7 +153,9 @@ func (m Member) View(reveal bool) View {
 		AccountID:        m.AccountID,
 		MobilePhone:      p,
 		Batch:            m.Batch,
+		DisplayName:      m.DisplayName,
 		State:            m.State,
+		WaitingFor:       m.WaitingFor,
 		Sends:            m.Sends,
 		CodeAttempts:     m.CodeAttempts,
 		CodeExpiresAt:    formatTime(m.CodeExpiresAt),

@@ -10,9 +10,15 @@ import "github.com/redis/go-redis/v9"
 //	                       due time (code expiry for code_sent, else the
 //	                       time of the last transition), in ms
 //	P batches              set: batch names
+//	P p:<phone>            zset: members whose phone is <phone>, scored by
+//	                       the order of admission (P pseq, a counter)
+//	P phones               set: phones with at least one member
+//	P pl:<phone>           string: when the last SMS to <phone> was sent (ms)
+//	P pt:<phone>           string: the account holding <phone>'s turn: the
+//	                       only member of the phone whose SMS may go
 //
-// Member hash fields: phone batch state gen sends att exp ecode emsg req
-// upd crt code doubt subs sending last. Short names: one waiting member is a few hundred bytes.
+// Member hash fields: phone batch dn email state wait gen sends att exp
+// ecode emsg req upd crt code doubt subs sending last. Short names: one waiting member is a few hundred bytes.
 //
 // The scripts build index keys from the member's batch and state, so the
 // store needs a single Redis (standalone or Sentinel), not a Cluster.
@@ -24,15 +30,22 @@ import "github.com/redis/go-redis/v9"
 // ARGV[1] prefix, ARGV[2] account ID, ARGV[3] JSON change:
 //
 //	{"from":[states],"to":state,"gen":n?,"send":n?,"set":{f:v},"incr":{f:n},
-//	 "del":[f],"now":ms,"score":ms?,"reason":s,"req":s?,"quiet":bool?}
+//	 "del":[f],"now":ms,"score":ms?,"reason":s,"req":s?,"quiet":bool?,
+//	 "sms":bool?}
 //
-// Returns {"ok", hgetall...}, {"missing"}, {"conflict", state} or
-// {"stale", state} (generation or send differ from the guard).
-var transitionScript = redis.NewScript(`
+// sms records now as the time of the last SMS to the member's phone.
+//
+// A move that ends the flow of the member holding its phone's turn hands
+// the turn on to the phone's next pending member (turnLua).
+//
+// Returns {"ok", next id, gen, sends, last SMS, hgetall...} (next id "" when
+// no turn was handed on), {"missing"}, {"conflict", state} or {"stale",
+// state} (generation or send differ from the guard).
+var transitionScript = redis.NewScript(turnLua + `
 local p, id = ARGV[1], ARGV[2]
 local c = cjson.decode(ARGV[3])
 local mk = p .. 'm:' .. id
-local cur = redis.call('HMGET', mk, 'state', 'gen', 'sends', 'batch')
+local cur = redis.call('HMGET', mk, 'state', 'gen', 'sends', 'batch', 'phone')
 local state = cur[1]
 if not state then return {'missing'} end
 local allowed = false
@@ -52,6 +65,12 @@ if c.del then
   for _, k in ipairs(c.del) do redis.call('HDEL', mk, k) end
 end
 redis.call('HSET', mk, 'state', c.to, 'upd', c.now)
+if c.sms then redis.call('SET', p .. 'pl:' .. cur[5], c.now) end
+local ho = {}
+if terminal(c.to) and not terminal(state) then
+  redis.call('HDEL', mk, 'wait')
+  if redis.call('GET', p .. 'pt:' .. cur[5]) == id then ho = handon(p, cur[5]) end
+end
 local batch = cur[4]
 if state ~= c.to then
   redis.call('ZREM', p .. 'i:' .. batch .. ':' .. state, id)
@@ -61,7 +80,7 @@ if not c.quiet then
   redis.call('RPUSH', p .. 'h:' .. id,
     cjson.encode({t = c.now, f = state, s = c.to, r = c.reason, q = c.req}))
 end
-return {'ok', unpack(redis.call('HGETALL', mk))}
+return {'ok', ho[1] or '', ho[2] or '', ho[3] or '', ho[4] or '', unpack(redis.call('HGETALL', mk))}
 `)
 
 // admitScript takes members from a roster into the store, many per call:
@@ -69,19 +88,27 @@ return {'ok', unpack(redis.call('HGETALL', mk))}
 // row, which keeps ingest close to the speed of enqueueing alone.
 //
 // ARGV[1] prefix, ARGV[2] now (ms), ARGV[3] "1" to restart failed and
-// expired members, then three arguments per member: account ID, phone,
-// batch. Members are taken in order, each seeing the effect of those
-// before it.
+// expired members, then five arguments per member: account ID, phone,
+// batch, display name, email. Members are taken in order, each seeing the
+// effect of those before it. Cancelled members are always restarted.
 //
-// Returns three values per member, {outcome, generation, sends}, outcome
-// one of:
+// Each member is kept in its phone's index (P p:<phone>), scored by the
+// order of admission (P pseq), so the members of one phone are served in
+// the order they were admitted; a changed phone moves it to the new
+// phone's index, at the end.
+//
+// A member that leaves a phone whose turn it held passes that turn on.
+//
+// Returns four values per member, {outcome, generation, sends, handon},
+// handon being {id, gen, sends, last} of the member the old phone's turn
+// passed to, or {}; outcome one of:
 //
 //	new        created in pending
-//	restarted  a new flow in pending (changed phone, or retry of failed/expired)
+//	restarted  a new flow in pending (changed phone, or retry of failed/expired/cancelled)
 //	pending    known and still pending: its send task may need enqueueing
 //	unchanged  known, in progress or finished: nothing to do
 //	bound      known and bound to another phone: the change is refused
-var admitScript = redis.NewScript(`
+var admitScript = redis.NewScript(turnLua + `
 local p, now, retry = ARGV[1], ARGV[2], ARGV[3]
 local out = {}
 -- Index entries of new members, added once per batch at the end (or
@@ -100,9 +127,29 @@ local function history(id, from, reason)
     '{"t":' .. now .. ',"f":"' .. from .. '","s":"pending","r":' .. cjson.encode(reason) .. '}')
 end
 
+local function names(mk, dn, email)
+  if dn ~= '' then redis.call('HSET', mk, 'dn', dn) else redis.call('HDEL', mk, 'dn') end
+  if email ~= '' then redis.call('HSET', mk, 'email', email) else redis.call('HDEL', mk, 'email') end
+end
+
+local function join(id, phone)
+  redis.call('ZADD', p .. 'p:' .. phone, redis.call('INCR', p .. 'pseq'), id)
+  redis.call('SADD', p .. 'phones', phone)
+end
+
+local function leave(id, phone)
+  local k = p .. 'p:' .. phone
+  redis.call('ZREM', k, id)
+  local ho = {}
+  if redis.call('GET', p .. 'pt:' .. phone) == id then ho = handon(p, phone) end
+  if redis.call('ZCARD', k) == 0 then redis.call('SREM', p .. 'phones', phone) end
+  return ho
+end
+
 local function create(mk, id, phone, batch)
   redis.call('HSET', mk, 'phone', phone, 'batch', batch, 'state', 'pending',
     'gen', 1, 'sends', 0, 'att', 0, 'upd', now, 'crt', now)
+  join(id, phone)
   local ids = due[batch]
   if not ids then
     ids = {}
@@ -117,44 +164,54 @@ local function create(mk, id, phone, batch)
   history(id, '', 'admitted in batch ' .. batch)
 end
 
-local function restart(mk, id, phone, batch, gen, from, oldbatch, reason)
+local function restart(mk, id, phone, oldphone, batch, gen, from, oldbatch, reason)
   flush()
   redis.call('ZREM', p .. 'i:' .. oldbatch .. ':' .. from, id)
-  redis.call('HDEL', mk, 'exp', 'ecode', 'emsg', 'req', 'code', 'doubt', 'subs', 'sending', 'last')
+  redis.call('HDEL', mk, 'exp', 'ecode', 'emsg', 'req', 'code', 'doubt', 'subs', 'sending', 'last', 'wait')
   redis.call('HSET', mk, 'phone', phone, 'batch', batch, 'state', 'pending',
     'gen', gen, 'sends', 0, 'att', 0, 'upd', now)
+  local ho = {}
+  if oldphone ~= phone then
+    ho = leave(id, oldphone)
+    join(id, phone)
+  end
   redis.call('ZADD', p .. 'i:' .. batch .. ':pending', now, id)
   redis.call('SADD', p .. 'batches', batch)
   history(id, from, reason)
+  return ho
 end
 
-local function admit(id, phone, batch)
+local function admit(id, phone, batch, dn, email)
   local mk = p .. 'm:' .. id
   local cur = redis.call('HMGET', mk, 'state', 'phone', 'gen', 'batch', 'sends')
   local state = cur[1]
   if not state then
     create(mk, id, phone, batch)
-    return 'new', 1, 0
+    names(mk, dn, email)
+    return 'new', 1, 0, {}
   end
   local gen = tonumber(cur[3]) or 0
   if cur[2] ~= phone then
-    if state == 'bound' or state == 'already_bound' then return 'bound', gen, 0 end
-    restart(mk, id, phone, batch, gen + 1, state, cur[4], 'phone changed in batch ' .. batch)
-    return 'restarted', gen + 1, 0
+    if state == 'bound' or state == 'already_bound' then return 'bound', gen, 0, {} end
+    names(mk, dn, email)
+    local ho = restart(mk, id, phone, cur[2], batch, gen + 1, state, cur[4], 'phone changed in batch ' .. batch)
+    return 'restarted', gen + 1, 0, ho
   end
-  if retry == '1' and (state == 'failed' or state == 'expired') then
-    restart(mk, id, phone, batch, gen + 1, state, cur[4], 'retry requested in batch ' .. batch)
-    return 'restarted', gen + 1, 0
+  names(mk, dn, email)
+  if state == 'cancelled' or (retry == '1' and (state == 'failed' or state == 'expired')) then
+    restart(mk, id, phone, phone, batch, gen + 1, state, cur[4], 'retry requested in batch ' .. batch)
+    return 'restarted', gen + 1, 0, {}
   end
-  if state == 'pending' then return 'pending', gen, tonumber(cur[5]) or 0 end
-  return 'unchanged', gen, 0
+  if state == 'pending' then return 'pending', gen, tonumber(cur[5]) or 0, {} end
+  return 'unchanged', gen, 0, {}
 end
 
-for i = 4, #ARGV, 3 do
-  local o, gen, sends = admit(ARGV[i], ARGV[i + 1], ARGV[i + 2])
+for i = 4, #ARGV, 5 do
+  local o, gen, sends, ho = admit(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
   out[#out + 1] = o
   out[#out + 1] = gen
   out[#out + 1] = sends
+  out[#out + 1] = ho
 end
 flush()
 return out
@@ -168,14 +225,14 @@ var peekScript = redis.NewScript(`
 local p, id, phone, retry = ARGV[1], ARGV[2], ARGV[3], ARGV[6]
 local cur = redis.call('HMGET', p .. 'm:' .. id, 'state', 'phone')
 local state = cur[1]
-if not state then return {'new', 0, 0} end
+if not state then return {'new', 0, 0, {}} end
 if cur[2] ~= phone then
-  if state == 'bound' or state == 'already_bound' then return {'bound', 0, 0} end
-  return {'restarted', 0, 0}
+  if state == 'bound' or state == 'already_bound' then return {'bound', 0, 0, {}} end
+  return {'restarted', 0, 0, {}}
 end
-if retry == '1' and (state == 'failed' or state == 'expired') then return {'restarted', 0, 0} end
-if state == 'pending' then return {'pending', 0, 0} end
-return {'unchanged', 0, 0}
+if state == 'cancelled' or (retry == '1' and (state == 'failed' or state == 'expired')) then return {'restarted', 0, 0, {}} end
+if state == 'pending' then return {'pending', 0, 0, {}} end
+return {'unchanged', 0, 0, {}}
 `)
 
 // submitScript counts a code handed in for a member, if the member is

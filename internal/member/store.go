@@ -55,6 +55,7 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	now    func() time.Time
+	gap    time.Duration
 }
 
 // Options configures a Store.
@@ -63,6 +64,9 @@ type Options struct {
 	Prefix string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// PhoneGap is the least time between two SMS to one phone
+	// (ONBOARD_PHONE_GAP); it tells PhoneSummary when the next may go.
+	PhoneGap time.Duration
 }
 
 // New returns a store over rdb.
@@ -73,7 +77,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{rdb: rdb, prefix: opts.Prefix, now: opts.Now}
+	return &Store{rdb: rdb, prefix: opts.Prefix, now: opts.Now, gap: opts.PhoneGap}
 }
 
 // Redis returns the client the store uses.
@@ -83,9 +87,14 @@ func (s *Store) Redis() redis.UniversalClient { return s.rdb }
 // their own records beside it.
 func (s *Store) Prefix() string { return s.prefix }
 
-func (s *Store) memberKey(id string) string  { return s.prefix + "m:" + id }
-func (s *Store) historyKey(id string) string { return s.prefix + "h:" + id }
-func (s *Store) batchesKey() string          { return s.prefix + "batches" }
+func (s *Store) memberKey(id string) string   { return s.prefix + "m:" + id }
+func (s *Store) historyKey(id string) string  { return s.prefix + "h:" + id }
+func (s *Store) batchesKey() string           { return s.prefix + "batches" }
+func (s *Store) phoneKey(phone string) string { return s.prefix + "p:" + phone }
+func (s *Store) phonesKey() string            { return s.prefix + "phones" }
+func (s *Store) lastSMSKey(phone string) string {
+	return s.prefix + "pl:" + phone
+}
 func (s *Store) indexKey(batch string, st State) string {
 	return s.prefix + "i:" + batch + ":" + string(st)
 }
@@ -137,6 +146,7 @@ type change struct {
 	Reason string            `json:"reason"`
 	Req    string            `json:"req,omitempty"`
 	Quiet  bool              `json:"quiet,omitempty"`
+	SMS    bool              `json:"sms,omitempty"`
 }
 
 // Edit changes a field of a member as part of a Move.
@@ -210,6 +220,21 @@ func SetInDoubt(inDoubt bool) Edit {
 	}
 }
 
+// NoteSMS records the move's time as the last SMS to the member's phone,
+// from which the next SMS to that phone waits ONBOARD_PHONE_GAP.
+func NoteSMS() Edit { return func(c *change) { c.SMS = true } }
+
+// SetWaiting records what a pending member waits for ("" for nothing).
+func SetWaiting(what string) Edit {
+	return func(c *change) {
+		if what == "" {
+			c.Del = append(c.Del, "wait")
+			return
+		}
+		c.set("wait", what)
+	}
+}
+
 // SetSending marks the send of step s as in flight.
 func SetSending(s tasks.Step) Edit { return func(c *change) { c.set("sending", s.String()) } }
 
@@ -230,7 +255,11 @@ func (s *Store) Transition(ctx context.Context, id string, m Move) (Member, erro
 	}
 	switch res[0] {
 	case "ok":
-		return decode(id, pairs(res[1:])), nil
+		m := decode(id, pairs(res[5:]))
+		if res[1] != "" {
+			m.HandOn = s.handOn(res[1:5])
+		}
+		return m, nil
 	case "missing":
 		return Member{}, fmt.Errorf("member %s: %w", id, ErrNotFound)
 	default:
@@ -289,7 +318,10 @@ func decode(id string, f map[string]string) Member {
 		AccountID:        id,
 		Phone:            f["phone"],
 		Batch:            f["batch"],
+		DisplayName:      f["dn"],
+		Email:            f["email"],
 		State:            State(f["state"]),
+		WaitingFor:       f["wait"],
 		Generation:       atoi(f["gen"]),
 		Sends:            atoi(f["sends"]),
 		CodeAttempts:     atoi(f["att"]),

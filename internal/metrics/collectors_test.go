@@ -140,6 +140,25 @@ func TestMetricsAfterASmallRun(t *testing.T) {
 	if v := value(got, "asynq_queue_paused_total", map[string]string{"queue": tasks.QueueBind}); v != 1 {
 		t.Errorf("asynq_queue_paused_total{queue=bind} = %v while paused, want 1", v)
 	}
+	cancelShows(t, env, proc)
+}
+
+// cancelShows cancels a batch admitted while sends are paused (its members
+// still pending) and checks that the per-state gauge counts them.
+func cancelShows(t *testing.T, env *harness.Env, proc *harness.Proc) {
+	t.Helper()
+	rows := harness.Members(100, 3)
+	env.Enqueue("halted", rows, ingest.Options{})
+	done, err := env.Store.Cancel(context.Background(), []string{rows[0].AccountID, rows[1].AccountID}, "test cancel")
+	if err != nil || len(done) != 2 {
+		t.Fatalf("cancel: %v, %d cancelled, want 2", err, len(done))
+	}
+	got := scrape(t, proc)
+	for state, want := range map[string]float64{"cancelled": 2, "pending": 1} {
+		if v := value(got, "rdonboard_members", map[string]string{"batch": "halted", "state": state}); v != want {
+			t.Errorf("rdonboard_members{batch=halted,state=%s} = %v, want %v", state, v, want)
+		}
+	}
 }
 
 func eq(want float64) func(float64) bool     { return func(v float64) bool { return v == want } }

@@ -20,6 +20,7 @@ type Metrics struct {
 	codes         *prometheus.CounterVec
 	transitions   *prometheus.CounterVec
 	pauses        prometheus.Counter
+	notifications *prometheus.CounterVec
 }
 
 // New registers the metrics with reg.
@@ -59,7 +60,12 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "rdonboard_queue_pauses_total",
 			Help: "Times this process paused the cloud queues for a caller-wide error.",
 		}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rdonboard_notifications_total",
+			Help: "Messages to phone owners by channel, event and outcome (delivered, skipped, throttled, error, failed).",
+		}, []string{"channel", "event", "outcome"}),
 	}
+	reg.MustRegister(m.notifications)
 	reg.MustRegister(m.cloudCalls, m.cloudLatency, m.limiterWait, m.limiterDelays, m.throttles, m.codes, m.transitions, m.pauses)
 	return m
 }
@@ -120,4 +126,13 @@ func (m *Metrics) Pause() {
 		return
 	}
 	m.pauses.Inc()
+}
+
+// Notification records one delivery attempt of a message to a phone's
+// owner.
+func (m *Metrics) Notification(channel, event, outcome string) {
+	if m == nil {
+		return
+	}
+	m.notifications.WithLabelValues(channel, event, outcome).Inc()
 }

@@ -1,6 +1,8 @@
-// Package phone owns the one phone-number format the project stores and
-// sends (86-1xxxxxxxxxx) and the masked form in which a number leaves the
-// process.
+// Package phone owns the phone-number format the project stores and sends
+// (<country code>-<national number>: 86-13900001234 on the China site,
+// 65-81234567 on the international site), which numbers each site accepts
+// (mobile numbers, as github.com/nyaruka/phonenumbers types them), and the
+// masked form in which a number leaves the process.
 package phone
 
 import (
@@ -26,9 +28,11 @@ const maxDigits = 15
 // prefix opens every normalized number.
 const prefix = "86-"
 
-// Normalize turns the accepted spellings of a mainland mobile number
-// (86-13900001234, +86 139 0000 1234, +8613900001234, 13900001234) into
-// 86-13900001234. Single spaces or dashes between digit groups are ignored;
+// Normalize applies the China site's rule (China.Normalize): it turns the
+// accepted spellings of a mainland mobile number (86-13900001234,
+// +86 139 0000 1234, +8613900001234, 13900001234) into 86-13900001234.
+// Whether the digits are a mobile number is the phonenumbers library's
+// call. Single spaces or dashes between digit groups are ignored;
 // surrounding white space is trimmed.
 //
 // A number with another country code is ErrCountryCode: one written with a
@@ -41,28 +45,38 @@ func Normalize(raw string) (string, error) {
 		return "", ErrEmpty
 	}
 	body, plus := strings.CutPrefix(s, "+")
-	// out holds the result: "86-" then the 11 digits, built in place so a
-	// valid number costs one allocation.
-	var out [len(prefix) + maxDigits]byte
-	copy(out[:], prefix)
-	d, ok := digitsOf(body, out[len(prefix):len(prefix)])
+	// The digits stay on the stack: a valid number costs one allocation.
+	var buf [maxDigits]byte
+	d, ok := digitsOf(body, buf[:0])
 	if !ok {
 		return "", ErrInvalid
 	}
 	cc := len(d) >= 2 && d[0] == '8' && d[1] == '6'
+	if cc {
+		if n, err := bare(d[2:]); err == nil {
+			return n, nil
+		}
+	}
 	switch {
-	case len(d) == 13 && cc && d[2] == '1':
-		copy(out[len(prefix):], d[2:])
-		return string(out[:len(prefix)+11]), nil
 	case plus && !cc:
 		return "", ErrCountryCode
 	case !plus && hasCountryGroup(body):
 		return "", ErrCountryCode
-	case !plus && len(d) == 11 && d[0] == '1':
-		return string(out[:len(prefix)+11]), nil
+	case !plus:
+		return bare(d)
 	default:
 		return "", ErrInvalid
 	}
+}
+
+// bare checks the digits of a mainland number after its country code. The
+// number is built as stored before it is checked: matching a string costs
+// no allocation where matching the bytes would.
+func bare(d []byte) (string, error) {
+	if n := prefix + string(d); mainland.isMobile(n[len(prefix):]) {
+		return n, nil
+	}
+	return "", ErrInvalid
 }
 
 // digitsOf appends the digits of s to dst. s may separate digit groups
@@ -110,11 +124,16 @@ func hasCountryGroup(s string) bool {
 }
 
 // Mask hides the middle of a normalized number: 86-13900001234 becomes
-// 86-139****1234. Anything else is masked whole except its last 4
-// characters, and anything of 4 characters or fewer is masked whole.
+// 86-139****1234, and a number of another country keeps its country code
+// and last 4 digits (65-81234567 becomes 65-****4567). Anything else is
+// masked whole except its last 4 characters, and anything of 4 characters
+// or fewer is masked whole.
 func Mask(p string) string {
 	if len(p) == len(prefix)+11 && strings.HasPrefix(p, prefix) {
 		return p[:6] + "****" + p[10:]
+	}
+	if cc, national, ok := strings.Cut(p, "-"); ok && len(cc) <= 3 && allDigits(cc) && len(national) > 4 && allDigits(national) {
+		return cc + "-" + strings.Repeat("*", len(national)-4) + national[len(national)-4:]
 	}
 	n := utf8.RuneCountInString(p)
 	if n <= 4 {
@@ -127,4 +146,14 @@ func Mask(p string) string {
 		cut -= size
 	}
 	return strings.Repeat("*", n-4) + p[cut:]
+}
+
+// allDigits reports whether s is a non-empty run of ASCII digits.
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -2,12 +2,12 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
+	"github.com/rdonboard/rdonboard/internal/cloudcall"
 	"github.com/rdonboard/rdonboard/internal/metrics"
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
 )
@@ -17,14 +17,18 @@ import (
 // the run: the members keep their state, and the flow's own pre-flight and
 // bind answer for them later.
 type cloudTruth struct {
-	client  cloud.Client
-	limiter *ratelimit.Limiter
-	metrics *metrics.Metrics
-	now     func() time.Time
+	caller *cloudcall.Caller
 
 	mu      sync.Mutex
-	calls   int
 	stopped string
+}
+
+// newCloudTruth builds the run's view of the cloud. Its calls wait for
+// their turn however far away: a run has no task to put back, and it
+// queues behind the flow's calls rather than jumping ahead of them.
+func newCloudTruth(client cloud.Client, limiter *ratelimit.Limiter, m *metrics.Metrics, now func() time.Time) *cloudTruth {
+	return &cloudTruth{caller: cloudcall.New(cloudcall.Params{
+		Client: client, Limiter: limiter, Metrics: m, Mode: cloudcall.Wait, Now: now})}
 }
 
 // account returns the cloud's view of a member; ok is false when the run
@@ -33,57 +37,24 @@ func (c *cloudTruth) account(ctx context.Context, id string) (acct cloud.Account
 	if c.isStopped() {
 		return acct, false, nil
 	}
-	if err := c.wait(ctx); err != nil {
-		return acct, false, err
-	}
-	if c.isStopped() {
+	acct, err = c.caller.GetAccount(ctx, id)
+	switch {
+	case err == nil:
+		return acct, true, nil
+	case c.isStopped():
+		// A call that was waiting for its turn when the run stopped.
 		return acct, false, nil
 	}
-	start := c.now()
-	acct, err = c.client.GetAccount(ctx, id)
-	c.record(err, c.now().Sub(start))
-	if err == nil {
-		return acct, true, nil
-	}
-	switch ce, _ := cloud.AsError(err); cloud.KindOf(err) {
+	ce, _ := cloud.AsError(err)
+	switch cloud.KindOf(err) {
 	case cloud.KindThrottled:
-		_ = c.limiter.Throttled(ctx, cloud.ActionGetAccount)
 		c.stop(ce.Error())
 		return acct, false, nil
 	case cloud.KindCallerWide:
-		c.stop(ce.Error() + " (" + cloud.Remedy(ce.Code) + ")")
+		c.stop(ce.Error() + " (" + ce.Remedy + ")")
 		return acct, false, nil
 	}
 	return acct, false, fmt.Errorf("GetAccount %s: %w", id, err)
-}
-
-// wait waits for a GetAccount turn under the shared rate, however far
-// away: a run has no task to put back, and its calls must not starve the
-// flow's by jumping the queue.
-func (c *cloudTruth) wait(ctx context.Context) error {
-	for {
-		err := c.limiter.Wait(ctx, cloud.ActionGetAccount)
-		var d *ratelimit.DelayError
-		if !errors.As(err, &d) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(d.After):
-		}
-	}
-}
-
-func (c *cloudTruth) record(err error, d time.Duration) {
-	c.mu.Lock()
-	c.calls++
-	c.mu.Unlock()
-	outcome := "ok"
-	if err != nil {
-		outcome = cloud.KindOf(err).String()
-	}
-	c.metrics.CloudCall(cloud.ActionGetAccount, outcome, d)
 }
 
 // stop ends the cloud part of the run; the first reason is kept.
@@ -105,5 +76,5 @@ func (c *cloudTruth) isStopped() bool {
 func (c *cloudTruth) result() (int, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.calls, c.stopped
+	return c.caller.Calls()[cloud.ActionGetAccount], c.stopped
 }

@@ -32,6 +32,10 @@ func (ru *run) diagnose(m member.Member) (*repair, error) {
 	case member.CodeSubmitted:
 		return ru.needs(tasks.QueueBind, tasks.BindTaskID(id, step, m.CodeAttempts), &repair{askCloud: true, do: ru.requeueBind})
 	case member.Pending:
+		if m.WaitingFor == member.WaitingPhone {
+			// A member waiting for its phone's turn has no task by design.
+			return &repair{do: ru.phoneTurn}, nil
+		}
 		return ru.needs(tasks.QueueSend, tasks.SendTaskID(id, step), &repair{askCloud: m.Sending != "", do: ru.requeueSend})
 	}
 	return nil, nil
@@ -120,4 +124,25 @@ func (ru *run) enqueue(ctx context.Context, t *asynq.Task, err error) error {
 		return fmt.Errorf("enqueue %s: %w", t.Type(), err)
 	}
 	return nil
+}
+
+// phoneTurn hands on the turn of a waiting member's phone when nobody
+// holds it, and enqueues the send of the member given the turn.
+func (ru *run) phoneTurn(ctx context.Context, m member.Member) error {
+	h, err := ru.p.Store.RepairTurn(ctx, m.Phone)
+	if err != nil || h == nil {
+		return err
+	}
+	ru.repaired(m, RepairPhoneQueue, "reconcile: the phone's turn was held by nobody while members waited; handed on to "+h.AccountID)
+	return ru.enqueueHandOn(ctx, h)
+}
+
+// enqueueHandOn enqueues the send of the member a phone's turn passed to.
+func (ru *run) enqueueHandOn(ctx context.Context, h *member.HandOn) error {
+	var opts []asynq.Option
+	if h.At.After(ru.p.Now()) {
+		opts = append(opts, asynq.ProcessAt(h.At))
+	}
+	t, err := tasks.NewSendCode(h.AccountID, h.Step, opts...)
+	return ru.enqueue(ctx, t, err)
 }

@@ -8,12 +8,31 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
 // DefaultPoll is how often Request looks for the run's summary.
 const DefaultPoll = 250 * time.Millisecond
+
+// ErrNoWorker reports that no worker process is alive to run a requested
+// reconciliation.
+var ErrNoWorker = errors.New("no worker is running to reconcile: start one (`worker`), or pass --wait to wait for one")
+
+// CheckWorkers returns ErrNoWorker when no worker process has reported to
+// rdb lately (asynq's list of servers, which each keeps alive every few
+// seconds): a requested run would wait in silence.
+func CheckWorkers(rdb redis.UniversalClient) error {
+	servers, err := asynq.NewInspectorFromRedisClient(rdb).Servers()
+	if err != nil {
+		return fmt.Errorf("list workers: %w", err)
+	}
+	if len(servers) == 0 {
+		return ErrNoWorker
+	}
+	return nil
+}
 
 // ManualSlot names a run asked for at t: "manual-<unix ms>".
 func ManualSlot(t time.Time) string {

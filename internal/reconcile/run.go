@@ -34,7 +34,7 @@ func (r *Reconciler) newRun(slot string, verifyAll bool) *run {
 	return &run{
 		Reconciler: r,
 		sum:        newSummary(slot, verifyAll, now),
-		cloud:      &cloudTruth{client: r.p.Cloud, limiter: r.p.Limiter, metrics: r.p.CloudMetrics, now: r.p.Now},
+		cloud:      newCloudTruth(r.p.Cloud, r.p.Limiter, r.p.CloudMetrics, r.p.Now),
 		cutoff:     now.Add(-r.p.Grace).UnixMilli(),
 		started:    now.UnixMilli(),
 	}
@@ -204,7 +204,10 @@ func (ru *run) markBound(ctx context.Context, m member.Member, requestID string)
 // move applies a repair's transition; a member another delivery moved
 // first needs no repair.
 func (ru *run) move(ctx context.Context, m member.Member, kind string, mv member.Move) bool {
-	_, err := ru.p.Store.Transition(ctx, m.AccountID, mv)
+	after, err := ru.p.Store.Transition(ctx, m.AccountID, mv)
+	if err == nil && after.HandOn != nil {
+		err = ru.enqueueHandOn(ctx, after.HandOn)
+	}
 	switch {
 	case errors.Is(err, member.ErrConflict), errors.Is(err, member.ErrStale), errors.Is(err, member.ErrNotFound):
 		return false

@@ -49,11 +49,16 @@ const (
 	// RepairBound: the cloud reports the phone bound while the member's own
 	// bind was in flight: that bind succeeded.
 	RepairBound = "bound"
+	// RepairPhoneQueue: members of a phone waited for its turn while the
+	// turn was held by nobody, or by a member that had ended or left the
+	// phone (a worker stopped between the holder's end and the next send);
+	// the turn was handed on and the next member's send enqueued.
+	RepairPhoneQueue = "phone_queue"
 )
 
 // RepairKinds lists every kind of repair.
 var RepairKinds = []string{RepairCodeExpired, RepairBindRequeued, RepairSendRequeued, RepairArchivedPutBack,
-	RepairArchivedFailed, RepairAlreadyBound, RepairBound}
+	RepairArchivedFailed, RepairAlreadyBound, RepairBound, RepairPhoneQueue}
 
 // Summary is the record of one reconciliation run.
 type Summary struct {

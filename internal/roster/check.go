@@ -3,6 +3,8 @@ package roster
 import (
 	"errors"
 	"fmt"
+	"math"
+	"net/mail"
 	"regexp"
 	"strings"
 
@@ -22,22 +24,85 @@ var scientific = regexp.MustCompile(`^\d(\.\d+)?[eE]\+?\d+$`)
 // account ID.
 func (r *Reader) check(rec []string) Row {
 	line, _ := r.cr.FieldPos(0)
-	row := Row{Line: line, AccountID: field(rec, r.acc), RawPhone: field(rec, r.ph)}
+	row := Row{Line: line, AccountID: field(rec, r.acc), RawPhone: field(rec, r.ph),
+		DisplayName: optionalField(rec, r.name)}
 	if reason := r.shape(rec); reason != "" {
 		row.Reject = reason
 		return row
 	}
-	p, err := phone.Normalize(row.RawPhone)
-	if reason := joinReasons(accountReason(row.AccountID), phoneReason(err)); reason != "" {
+	p, err := r.site.Normalize(row.RawPhone)
+	email, emailWhy := emailOf(optionalField(rec, r.email))
+	if reason := joinReasons(accountReason(row.AccountID), phoneReason(err), emailWhy); reason != "" {
 		row.Reject = reason + r.spanHint(row, line)
+		return row
+	}
+	if reason := r.ownerConflict(p, email); reason != "" {
+		row.Reject = reason
 		return row
 	}
 	if first, dup := r.seen.claim(row.AccountID, line); dup {
 		row.Reject = fmt.Sprintf("duplicate account_id: first seen on line %d", first)
 		return row
 	}
-	row.Phone = p
+	r.claimOwner(p, email, line)
+	row.Phone, row.Email = p, email
 	return row
+}
+
+// optionalField returns field i of rec, trimmed, or "" when the column
+// is absent (i < 0).
+func optionalField(rec []string, i int) string {
+	if i < 0 {
+		return ""
+	}
+	return field(rec, i)
+}
+
+// emailOf checks an email field: empty, or one plain address, which it
+// returns. A display name around the address ("Ann <a@example.com>") is
+// dropped; a list of addresses, or a domain without a dot (a host name
+// of the local network), is refused.
+func emailOf(raw string) (string, string) {
+	if raw == "" {
+		return "", ""
+	}
+	addr, err := mail.ParseAddress(raw)
+	if err != nil || !strings.Contains(addr.Address[strings.LastIndex(addr.Address, "@")+1:], ".") {
+		return "", fmt.Sprintf("email %s is not an email address", quote(raw))
+	}
+	return addr.Address, ""
+}
+
+// owner is the first email a file gave a phone.
+type owner struct {
+	email string
+	line  uint32
+}
+
+// ownerConflict refuses a row that gives phone another email than an
+// earlier row did: one phone has one owner, who is told about all of its
+// members at one address.
+func (r *Reader) ownerConflict(phone, email string) string {
+	o, ok := r.owners[phone]
+	if email == "" || !ok || strings.EqualFold(o.email, email) {
+		return ""
+	}
+	return fmt.Sprintf("email differs from %s given to the same mobile_phone on line %d: one phone has one owner",
+		quote(o.email), o.line)
+}
+
+// claimOwner records the owner's email of phone, first come.
+func (r *Reader) claimOwner(phone, email string, line int) {
+	if email == "" {
+		return
+	}
+	if _, ok := r.owners[phone]; ok {
+		return
+	}
+	if r.owners == nil {
+		r.owners = make(map[string]owner)
+	}
+	r.owners[strings.Clone(phone)] = owner{email: strings.Clone(email), line: uint32(min(line, math.MaxUint32))}
 }
 
 // shape rejects a record whose fields do not line up with the header:
@@ -76,7 +141,7 @@ func accountReason(id string) string {
 }
 
 // phoneReason says what is wrong with a phone number, given the error of
-// phone.Normalize, or "".
+// the site's Normalize, or "".
 func phoneReason(err error) string {
 	switch {
 	case err == nil:
@@ -102,11 +167,19 @@ func allDigits(s string) bool {
 	return true
 }
 
-func joinReasons(a, b string) string {
-	if a != "" && b != "" {
-		return a + "; " + b
+// joinReasons joins the non-empty reasons with "; ".
+func joinReasons(reasons ...string) string {
+	out := ""
+	for _, r := range reasons {
+		switch {
+		case r == "":
+		case out == "":
+			out = r
+		default:
+			out += "; " + r
+		}
 	}
-	return a + b
+	return out
 }
 
 func plural(n int, noun string) string {

@@ -9,10 +9,13 @@ import (
 	"github.com/rdonboard/rdonboard/internal/phone"
 )
 
-// Canonical names of the required columns.
+// Canonical names of the columns read: the first two are required, the
+// others optional.
 const (
 	colAccount = "account_id"
 	colPhone   = "mobile_phone"
+	colName    = "display_name"
+	colEmail   = "email"
 )
 
 // aliases maps every accepted header name, lower-cased, to the column it
@@ -23,6 +26,10 @@ var aliases = map[string]string{
 	"mobile_phone":      colPhone,
 	"securemobilephone": colPhone,
 	"phone":             colPhone,
+	"display_name":      colName,
+	"displayname":       colName,
+	"email":             colEmail,
+	"owner_email":       colEmail,
 }
 
 // spelled lists the names of each column as the error messages show them.
@@ -81,7 +88,17 @@ func (r *Reader) useHeader(header []string, line int) error {
 			ErrMissingColumn, strings.Join(missing, " and "), line, showHeader(header), headerHint(header))
 	}
 	r.acc, r.ph = idx[colAccount], idx[colPhone]
+	r.name, r.email = optional(idx, colName), optional(idx, colEmail)
 	return nil
+}
+
+// optional returns the index of an optional column, or -1 when the
+// header lacks it.
+func optional(idx map[string]int, col string) int {
+	if i, ok := idx[col]; ok {
+		return i
+	}
+	return -1
 }
 
 // showHeader lists the names of header for an error message, the first

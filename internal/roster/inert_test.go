@@ -15,7 +15,7 @@ func TestRejectsCellsCannotBeFormulas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"=HYPERLINK(\"http://x\")", "@SUM(A1)", "-A1", "+86 139 0000 1234"} {
+	for _, id := range []string{"=HYPERLINK(\"http://x\")", "@SUM(A1)", "-A1", "+86 139 0000 1234", "-2+3+cmd|' /C calc'!A0"} {
 		if err := w.Write(2, id, "+86 139 0000 1234", "bad"); err != nil {
 			t.Fatal(err)
 		}
@@ -23,9 +23,13 @@ func TestRejectsCellsCannotBeFormulas(t *testing.T) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	want := []string{`2,"'=HYPERLINK(""http://x"")",'+86 139 0000 1234,bad`, `2,'@SUM(A1),'+86 139 0000 1234,bad`,
+		`2,'-A1,'+86 139 0000 1234,bad`, `2,'+86 139 0000 1234,'+86 139 0000 1234,bad`,
+		`2,'-2+3+cmd|' /C calc'!A0,'+86 139 0000 1234,bad`}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")[1:]
-	want := []string{`2,"'=HYPERLINK(""http://x"")",+86 139 0000 1234,bad`, `2,'@SUM(A1),+86 139 0000 1234,bad`,
-		`2,'-A1,+86 139 0000 1234,bad`, `2,+86 139 0000 1234,+86 139 0000 1234,bad`}
+	if len(lines) != len(want) {
+		t.Fatalf("%d rows, want %d", len(lines), len(want))
+	}
 	for i, l := range lines {
 		if l != want[i] {
 			t.Errorf("row %d = %s, want %s", i, l, want[i])

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/rdonboard/rdonboard/internal/phone"
 )
 
 // A file built from N random valid rows, spelled every way the contract
@@ -59,7 +61,7 @@ func randomRoster(rng *rand.Rand, n int) (string, []Row) {
 	for range n {
 		f.blanks()
 		id := randomAccountID(rng, seen)
-		digits := fmt.Sprintf("1%d%09d", 3+rng.IntN(7), rng.IntN(1_000_000_000))
+		digits := randomMobile(rng)
 		raw := spell(rng, digits)
 		rows = append(rows, Row{Line: f.line, AccountID: id, Phone: "86-" + digits, RawPhone: raw})
 		fields := make([]string, len(cols))
@@ -181,3 +183,14 @@ func randomCase(rng *rand.Rand, s string) string {
 }
 
 func pick(rng *rand.Rand, choices ...string) string { return choices[rng.IntN(len(choices))] }
+
+// randomMobile returns the 11 digits of a random mainland mobile number,
+// as the phonenumbers library sees them.
+func randomMobile(rng *rand.Rand) string {
+	for {
+		digits := fmt.Sprintf("1%d%09d", 3+rng.IntN(7), rng.IntN(1_000_000_000))
+		if _, err := phone.Normalize(digits); err == nil {
+			return digits
+		}
+	}
+}

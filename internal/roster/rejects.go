@@ -9,6 +9,7 @@ import (
 
 	"github.com/gocarina/gocsv"
 
+	"github.com/rdonboard/rdonboard/internal/csvsafe"
 	"github.com/rdonboard/rdonboard/internal/phone"
 )
 
@@ -50,14 +51,15 @@ func NewRejectsWriter(w io.Writer, revealPhones bool) (*RejectsWriter, error) {
 }
 
 // Write adds one rejected row: its line in the roster, its account ID and
-// phone as written, and the reason.
+// phone as written, and the reason, every cell safe to open in a
+// spreadsheet (csvsafe.Cell).
 func (w *RejectsWriter) Write(line int, accountID, rawPhone, reason string) error {
 	accountID, rawPhone = Shown(accountID, rawPhone, w.reveal)
 	row := []Reject{{
 		Line:        line,
-		AccountID:   inert(strings.ToValidUTF8(accountID, "\uFFFD")),
-		MobilePhone: inert(strings.ToValidUTF8(rawPhone, "\uFFFD")),
-		Reason:      strings.ToValidUTF8(reason, "\uFFFD"),
+		AccountID:   csvsafe.Cell(strings.ToValidUTF8(accountID, "\uFFFD")),
+		MobilePhone: csvsafe.Cell(strings.ToValidUTF8(rawPhone, "\uFFFD")),
+		Reason:      csvsafe.Cell(strings.ToValidUTF8(reason, "\uFFFD")),
 	}}
 	if err := gocsv.MarshalCSVWithoutHeaders(row, w.csv); err != nil {
 		return fmt.Errorf("write reject of line %d: %w", line, err)
@@ -83,24 +85,6 @@ func Shown(accountID, rawPhone string, reveal bool) (string, string) {
 		return accountID, rawPhone
 	}
 	return maskAccountID(accountID), maskPhone(rawPhone)
-}
-
-// inert keeps a spreadsheet from reading a cell as a formula (CSV
-// injection): a cell that opens with =, @, a tab or a carriage return, or
-// with + or - before something other than a digit, gets a leading '.
-func inert(cell string) string {
-	if cell == "" {
-		return cell
-	}
-	switch cell[0] {
-	case '=', '@', '\t', '\r':
-		return "'" + cell
-	case '+', '-':
-		if len(cell) == 1 || cell[1] < '0' || cell[1] > '9' {
-			return "'" + cell
-		}
-	}
-	return cell
 }
 
 // maskPhone masks a phone as written: the normalized form when it has

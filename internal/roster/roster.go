@@ -16,6 +16,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/rdonboard/rdonboard/internal/phone"
 )
 
 // MaxRecordBytes bounds one record of the file, with the empty lines
@@ -48,11 +50,19 @@ type Row struct {
 	Line int
 	// AccountID is the account_id field, trimmed.
 	AccountID string
-	// Phone is the number normalized to 86-1xxxxxxxxxx; empty unless the
-	// row is valid.
+	// Phone is the number normalized as the site stores it
+	// (86-1xxxxxxxxxx on the China site, <country code>-<number> on the
+	// international one); empty unless the row is valid.
 	Phone string
 	// RawPhone is the mobile_phone field as written, trimmed.
 	RawPhone string
+	// DisplayName is the optional display_name field, trimmed: the
+	// member's name as the phone's owner is shown it.
+	DisplayName string
+	// Email is the optional email field: the address of the phone's
+	// owner, without any display name around it (a@example.com, not
+	// "Ann <a@example.com>"); empty when the file has none for the row.
+	Email string
 	// Reject is empty for a valid row; otherwise why the row is rejected,
 	// for a person to read. It never holds a full phone number.
 	Reject string
@@ -67,19 +77,38 @@ type Reader struct {
 	width int   // columns of the header, trailing empty names aside
 	acc   int   // index of the account_id column
 	ph    int   // index of the mobile_phone column
+	name  int   // index of the display_name column, or -1
+	email int   // index of the email column, or -1
+	site  phone.Site
 	seen  seen
-	last  int   // last physical line read so far, for error messages
-	err   error // once set, every Next returns it
+	// owners remembers the first email given to each phone, and its line.
+	owners map[string]owner
+	last   int   // last physical line read so far, for error messages
+	err    error // once set, every Next returns it
 }
 
-// NewReader reads and checks the header row of a member CSV from r. Header
+// Options tune a Reader.
+type Options struct {
+	// Site is the organisation's Alibaba Cloud site, whose rule decides
+	// the phone numbers accepted (phone.Site.Normalize); default
+	// phone.China.
+	Site phone.Site
+}
+
+// NewReader is NewReaderWith for the China site.
+func NewReader(r io.Reader) (*Reader, error) {
+	return NewReaderWith(r, Options{})
+}
+
+// NewReaderWith reads and checks the header row of a member CSV from r. Header
 // names are trimmed and case-insensitive; account_id (alias AccountId) and
-// mobile_phone (aliases SecureMobilePhone, phone) are required, other
-// columns are ignored. A UTF-8 byte-order mark and blank lines before the
+// mobile_phone (aliases SecureMobilePhone, phone) are required;
+// display_name (alias DisplayName) and email (alias owner_email) are read
+// when present; other columns are ignored. A UTF-8 byte-order mark and blank lines before the
 // header are skipped. The error names what is wrong and shows the header
 // found: ErrNoHeader, ErrMissingColumn, ErrAmbiguousColumn, a
 // *csv.ParseError, an error of Next, or the error of r.
-func NewReader(r io.Reader) (*Reader, error) {
+func NewReaderWith(r io.Reader, opts Options) (*Reader, error) {
 	src := &source{r: r, limit: MaxRecordBytes}
 	br := bufio.NewReader(src) // csv.NewReader reuses it: one buffer
 	bom, err := skipBOM(br)
@@ -89,7 +118,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1 // field counts are checked per row, as rejects
 	cr.ReuseRecord = true
-	rd := &Reader{src: src, cr: cr, bom: bom}
+	rd := &Reader{src: src, cr: cr, bom: bom, site: opts.Site}
 	if err := rd.readHeader(); err != nil {
 		return nil, err
 	}
@@ -119,7 +148,8 @@ func skipBOM(br *bufio.Reader) (int64, error) {
 // call returns it again.
 //
 // A repeated account ID rejects the later row, naming the line of the
-// first valid row with that ID. A rejected row does not claim its account
+// first valid row with that ID. So does a row that gives a phone another
+// email than an earlier valid row did: one phone has one owner. A rejected row does not claim its account
 // ID: when a row with a bad phone is followed by a corrected row for the
 // same member, the corrected row is accepted.
 func (r *Reader) Next() (Row, error) {

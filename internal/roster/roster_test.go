@@ -38,9 +38,13 @@ func readAll(t *testing.T, input string) ([]Row, error) {
 	}
 }
 
-func ok(line int, id, raw string) Row { return Row{line, id, valid, raw, ""} }
+func ok(line int, id, raw string) Row {
+	return Row{Line: line, AccountID: id, Phone: valid, RawPhone: raw}
+}
 
-func rejected(line int, id, raw, reason string) Row { return Row{line, id, "", raw, reason} }
+func rejected(line int, id, raw, reason string) Row {
+	return Row{Line: line, AccountID: id, RawPhone: raw, Reject: reason}
+}
 
 func assertRows(t *testing.T, got, want []Row) {
 	t.Helper()

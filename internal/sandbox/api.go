@@ -106,6 +106,9 @@ func (s *Server) handle(method, action string, p url.Values) (map[string]any, *a
 	if e := s.admit(action); e != nil {
 		return nil, e
 	}
+	if isListing(action) {
+		return s.listing(action, p)
+	}
 	a, e := s.target(action, p.Get("AccountId"))
 	if e != nil {
 		return nil, e
@@ -145,7 +148,7 @@ func (s *Server) target(action, id string) (*account, *apiError) {
 		a.transientLeft--
 		return nil, newError(codeServiceUnavailable)
 	}
-	if a.fault.Missing {
+	if a.fault.Missing || (s.dir != nil && a.dir == nil) {
 		return nil, newError(codeAccountNotFound)
 	}
 	return a, nil
@@ -164,7 +167,7 @@ func (s *Server) perform(action string, a *account, p url.Values) (map[string]an
 
 // sendCode "sends" a new code, which replaces any earlier one.
 func (s *Server) sendCode(a *account, ph string) (map[string]any, *apiError) {
-	if e := checkPhone(ph); e != nil {
+	if e := s.checkPhone(ph); e != nil {
 		return nil, e
 	}
 	switch {
@@ -179,6 +182,7 @@ func (s *Server) sendCode(a *account, ph string) (map[string]any, *apiError) {
 	}
 	m := SMS{AccountID: a.id, Phone: ph, Code: fmt.Sprintf("%06d", rand.IntN(1_000_000)),
 		SentAt: now, ExpiresAt: now.Add(s.opts.CodeTTL)}
+	s.notePhoneSend(m)
 	a.code = &sentCode{phone: ph, code: m.Code, expires: m.ExpiresAt}
 	s.sms = append(s.sms, m)
 	s.stats.SMSSent++
@@ -190,7 +194,7 @@ func (s *Server) sendCode(a *account, ph string) (map[string]any, *apiError) {
 // bind binds the phone if the code is the account's latest, unused,
 // unexpired and was sent to this phone.
 func (s *Server) bind(a *account, ph, code string) (map[string]any, *apiError) {
-	if e := checkPhone(ph); e != nil {
+	if e := s.checkPhone(ph); e != nil {
 		return nil, e
 	}
 	switch {
@@ -214,14 +218,18 @@ func (c *sentCode) accepts(ph, code string, now time.Time) bool {
 	return c != nil && !c.used && c.phone == ph && c.code == code && now.Before(c.expires)
 }
 
-// checkPhone refuses a phone the China site would not take.
-func checkPhone(ph string) *apiError {
+// checkPhone refuses a phone the site would not take: the China site
+// takes mainland 86- numbers only, the international site any country's
+// but those; each as stored, <country code>-<number>.
+func (s *Server) checkPhone(ph string) *apiError {
+	mainland := strings.HasPrefix(ph, "86-")
 	switch {
 	case ph == "":
 		return missing("SecureMobilePhone")
-	case !strings.HasPrefix(ph, "86-"):
+	case mainland != (s.opts.Site == SiteChina):
 		return newError(codeCountryCode)
-	case len(ph) != 14 || ph[3] != '1' || !isDigits(ph[3:]):
+	}
+	if n, err := phone.Site(s.opts.Site).Normalize(ph); err != nil || n != ph {
 		return invalid("SecureMobilePhone", known["InvalidParameter.SecureMobilePhone"].message)
 	}
 	return nil
@@ -229,21 +237,9 @@ func checkPhone(ph string) *apiError {
 
 // getAccount describes the account as GetAccount does.
 func (s *Server) getAccount(a *account) map[string]any {
-	joined := s.started.UTC().Format(timestampLayout)
-	return map[string]any{"Account": map[string]any{
-		"AccountId":             a.id,
-		"AccountName":           a.id + "@sandbox.onaliyun.com",
-		"DisplayName":           "member-" + a.id,
-		"Type":                  a.typ(),
-		"Status":                "CreateSuccess",
-		"HasSecureMobilePhone":  a.hasPhone(),
-		"JoinMethod":            "created",
-		"JoinTime":              joined,
-		"ModifyTime":            joined,
-		"FolderId":              "fd-sandbox",
-		"ResourceDirectoryId":   "rd-sandbox",
-		"ResourceDirectoryPath": "rd-sandbox/r-sandbox/fd-sandbox/" + a.id,
-	}}
+	body := s.describe(a.id, a.typ())
+	body["HasSecureMobilePhone"] = a.hasPhone()
+	return map[string]any{"Account": body}
 }
 
 // outageNow returns the outage mode in force, ending an expired one, and

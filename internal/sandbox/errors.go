@@ -40,6 +40,7 @@ var known = map[string]apiError{
 	"NotSupport.AccountInAnotherResourceDirectory": {409, "", "The account is in another resource directory."},
 	"EntityAlreadyExists.ResourceDirectory":        {409, "", "The resource directory for the account is already enabled."},
 	codeAccountNotFound:                            {404, "", "The specified account does not exist."},
+	codeFolderNotFound:                             {404, "", "The specified folder does not exist."},
 	codeTypeMismatch:                               {409, "", "The type or status of the member account cannot satisfy the current operation."},
 	codeAlreadyBound:                               {409, "", "The secure mobile number of the member already exists."},
 	// The seed page lists 409 for an invalid code.
@@ -57,6 +58,7 @@ const (
 	codeSignatureDoesNotMatch = "SignatureDoesNotMatch"
 	codeAccessKeyNotFound     = "InvalidAccessKeyId.NotFound"
 	codeAccountNotFound       = "EntityNotExists.Account"
+	codeFolderNotFound        = "EntityNotExists.Folder"
 	codeTypeMismatch          = "AccountTypeMismatch"
 	codeAlreadyBound          = "AccountSecureMobileAlreadyExists"
 	codeInvalidCode           = "Invalid.VerificationCode"

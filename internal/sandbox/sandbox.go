@@ -1,13 +1,14 @@
 // Package sandbox is a local stand-in for Resource Directory: it answers
-// SendVerificationCodeForBindSecureMobilePhone, BindSecureMobilePhone and
-// GetAccount in the cloud's wire format (RPC style, signature checked,
+// SendVerificationCodeForBindSecureMobilePhone, BindSecureMobilePhone,
+// GetAccount, ListAccounts and ListAccountsForParent in the cloud's wire
+// format (RPC style, signature checked,
 // JSON answers), "sends" codes by keeping them for /sandbox/sms, and
 // misbehaves on request: quotas, throttling, latency, outages and errors
 // per account (Faults). It serves the demo, the flow tests and benchmarks
 // through the real SDK.
 //
-// Every account is a ResourceAccount without a phone unless the faults
-// say otherwise; the sandbox's state lives in memory only.
+// Every account is a ResourceAccount without a phone unless a Directory or
+// the faults say otherwise; the sandbox's state lives in memory only.
 package sandbox
 
 import (
@@ -26,16 +27,28 @@ const (
 	DefaultAccessKeySecret = "sandbox-ak-secret"
 	DefaultCodeTTL         = 5 * time.Minute
 	DefaultDailySendLimit  = 100
+	// DefaultListQPS and DefaultListForParentQPS are the documented
+	// quotas of ListAccounts and ListAccountsForParent.
+	DefaultListQPS          = 20
+	DefaultListForParentQPS = 50
 )
 
 // Action names as the API spells them.
 const (
-	ActionSendCode   = "SendVerificationCodeForBindSecureMobilePhone"
-	ActionBind       = "BindSecureMobilePhone"
-	ActionGetAccount = "GetAccount"
+	ActionSendCode              = "SendVerificationCodeForBindSecureMobilePhone"
+	ActionBind                  = "BindSecureMobilePhone"
+	ActionGetAccount            = "GetAccount"
+	ActionListAccounts          = "ListAccounts"
+	ActionListAccountsForParent = "ListAccountsForParent"
 )
 
-var actions = []string{ActionSendCode, ActionBind, ActionGetAccount}
+var actions = []string{ActionSendCode, ActionBind, ActionGetAccount, ActionListAccounts, ActionListAccountsForParent}
+
+// Sites the sandbox imitates (Options.Site).
+const (
+	SiteChina         = "china"
+	SiteInternational = "international"
+)
 
 // Account types.
 const (
@@ -55,6 +68,15 @@ type Options struct {
 	// SendQPS, BindQPS and GetQPS are the per-action quotas: a token bucket
 	// of that rate and one second's worth of burst. 0 means unlimited.
 	SendQPS, BindQPS, GetQPS float64
+	// ListQPS and ListForParentQPS are the quotas of ListAccounts and
+	// ListAccountsForParent, as the others; 0 means the documented
+	// DefaultListQPS and DefaultListForParentQPS, negative unlimited.
+	ListQPS, ListForParentQPS float64
+	// Directory, when set, is the Resource Directory served: the listings,
+	// and GetAccount's names, folders, types and phones; accounts outside
+	// it do not exist. Without one, listings are empty and every account
+	// exists.
+	Directory *Directory
 	// CodeTTL is how long a sent code stays valid; default 5m.
 	CodeTTL time.Duration
 	// DailySendLimit is how many codes one account may be sent per day
@@ -62,6 +84,11 @@ type Options struct {
 	DailySendLimit int
 	// Faults is the misbehaviour at start.
 	Faults Faults
+	// Site is the cloud site imitated: SiteChina (default) takes only
+	// mainland 86- numbers, SiteInternational every country's mobile
+	// numbers but 86-; each answers the other's numbers 409
+	// InvalidParameter.MobileCountryCode.
+	Site string
 	// Now is the sandbox's clock for code expiry, daily limits, quotas and
 	// outages; default time.Now. Request timestamps are checked against
 	// the wall clock instead, so a test may move Now by days while the SDK
@@ -93,6 +120,15 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Site == "" {
+		o.Site = SiteChina
+	}
+	if o.ListQPS == 0 {
+		o.ListQPS = DefaultListQPS
+	}
+	if o.ListForParentQPS == 0 {
+		o.ListForParentQPS = DefaultListForParentQPS
+	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
@@ -102,6 +138,14 @@ func (o Options) withDefaults() Options {
 func (o Options) validate() error {
 	if o.SendQPS < 0 || o.BindQPS < 0 || o.GetQPS < 0 {
 		return errors.New("quotas must not be negative")
+	}
+	if o.Site != SiteChina && o.Site != SiteInternational {
+		return fmt.Errorf("site %q: want %s or %s", o.Site, SiteChina, SiteInternational)
+	}
+	if o.Directory != nil {
+		if err := o.Directory.Validate(); err != nil {
+			return err
+		}
 	}
 	return o.Faults.Validate()
 }
@@ -116,6 +160,7 @@ type Server struct {
 
 	mu           sync.Mutex
 	accounts     map[string]*account
+	dir          *directory
 	faults       Faults
 	globalRules  []*rule
 	throttleRate float64
@@ -158,11 +203,16 @@ func New(opts Options) (*Server, error) {
 		sms:      []SMS{},
 		stats:    newStats(),
 	}
-	s.setQuotas(map[string]float64{ActionSendCode: opts.SendQPS, ActionBind: opts.BindQPS, ActionGetAccount: opts.GetQPS})
+	if opts.Directory != nil {
+		s.dir = newDirectory(opts.Directory)
+	}
+	s.setQuotas(map[string]float64{ActionSendCode: opts.SendQPS, ActionBind: opts.BindQPS, ActionGetAccount: opts.GetQPS,
+		ActionListAccounts: max(opts.ListQPS, 0), ActionListAccountsForParent: max(opts.ListForParentQPS, 0)})
 	s.SetFaults(opts.Faults)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /sandbox/sms", s.serveSMS)
 	s.mux.HandleFunc("GET /sandbox/stats", s.serveStats)
+	s.mux.HandleFunc("GET /sandbox/phones/{phone}/sms", s.servePhoneSMS)
 	s.registerAdmin()
 	s.mux.HandleFunc("/", s.serveAPI)
 	return s, nil
@@ -254,7 +304,7 @@ func (s *Server) BindDirect(accountID, phone string) {
 // SMS returns the codes sent to phone (any spelling of the number), or all
 // when phone is "", oldest first.
 func (s *Server) SMS(phone string) []SMS {
-	want := normalizePhone(phone)
+	want := s.normalizePhone(phone)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []SMS{}

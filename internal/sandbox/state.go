@@ -27,6 +27,9 @@ type Stats struct {
 	Binds map[string]int `json:"binds"`
 	// SMSSent counts codes sent.
 	SMSSent int `json:"sms_sent"`
+	// PhoneOverlaps and MinPhoneGapMS: see notePhoneSend.
+	PhoneOverlaps int   `json:"phone_overlaps"`
+	MinPhoneGapMS int64 `json:"min_phone_gap_ms"`
 }
 
 func newStats() Stats {
@@ -35,7 +38,7 @@ func newStats() Stats {
 
 func (st Stats) clone() Stats {
 	c := Stats{Calls: map[string]map[string]int{}, QuotaRejections: maps.Clone(st.QuotaRejections),
-		Binds: maps.Clone(st.Binds), SMSSent: st.SMSSent}
+		Binds: maps.Clone(st.Binds), SMSSent: st.SMSSent, PhoneOverlaps: st.PhoneOverlaps, MinPhoneGapMS: st.MinPhoneGapMS}
 	for action, outcomes := range st.Calls {
 		c.Calls[action] = maps.Clone(outcomes)
 	}
@@ -54,6 +57,9 @@ func (st Stats) count(action, outcome string) {
 type account struct {
 	id    string
 	fault AccountFault
+	// dir is the account in the Directory; nil without one, or when the
+	// account is not in it.
+	dir *DirectoryMember
 	// transientLeft counts down fault.Transient.
 	transientLeft int
 	rules         []*rule
@@ -80,6 +86,9 @@ func (s *Server) account(id string) *account {
 	a, ok := s.accounts[id]
 	if !ok {
 		a = &account{id: id}
+		if s.dir != nil {
+			a.dir = s.dir.members[id]
+		}
 		a.setFault(s.faults.Accounts[id])
 		s.accounts[id] = a
 	}
@@ -92,15 +101,20 @@ func (a *account) setFault(f AccountFault) {
 	a.rules = newRules(f.Errors)
 }
 
+// typ is the account's type: the faults', else the directory's, else
+// ResourceAccount.
 func (a *account) typ() string {
-	if a.fault.Type == "" {
-		return TypeResourceAccount
+	switch {
+	case a.fault.Type != "":
+		return a.fault.Type
+	case a.dir != nil:
+		return a.dir.Type
 	}
-	return a.fault.Type
+	return TypeResourceAccount
 }
 
 func (a *account) hasPhone() bool {
-	return a.fault.HasPhone || a.boundPhone != ""
+	return a.fault.HasPhone || a.boundPhone != "" || (a.dir != nil && a.dir.HasPhone)
 }
 
 // shanghai is UTC+8, where the cloud's day starts.
@@ -119,9 +133,10 @@ func (a *account) countSend(now time.Time, limit int) bool {
 	return true
 }
 
-// normalizePhone is the stored spelling of p, or p itself.
-func normalizePhone(p string) string {
-	if n, err := phone.Normalize(p); err == nil {
+// normalizePhone is the stored spelling of p on the sandbox's site, or p
+// itself.
+func (s *Server) normalizePhone(p string) string {
+	if n, err := phone.Site(s.opts.Site).Normalize(p); err == nil {
 		return n
 	}
 	return p

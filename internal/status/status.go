@@ -5,7 +5,6 @@ package status
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/rdonboard/rdonboard/internal/clock"
+	"github.com/rdonboard/rdonboard/internal/csvsafe"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/reconcile"
@@ -41,6 +41,10 @@ type Snapshot struct {
 	Queues  []Queue                `json:"queues"`
 	Pause   *pause.Reason          `json:"pause,omitempty"`
 	Totals  map[member.State]int64 `json:"totals"`
+	// Waiting counts pending members by what they wait for (waiting_for:
+	// phone, send_window, rate_limit, pause); members waiting for nothing
+	// are not counted.
+	Waiting map[string]int64 `json:"waiting"`
 	// Reconcile holds the last reconciliation runs, newest first (empty
 	// without Source.Runs, or before the first run).
 	Reconcile []reconcile.Summary `json:"reconcile,omitempty"`
@@ -77,8 +81,26 @@ func (s Source) Snapshot(ctx context.Context, batch string) (Snapshot, error) {
 	if err := s.addRuns(ctx, &snap); err != nil {
 		return Snapshot{}, err
 	}
+	if snap.Waiting, err = s.waiting(ctx, batch); err != nil {
+		return Snapshot{}, err
+	}
 	snap.Queues, err = s.queues()
 	return snap, err
+}
+
+// waiting counts the pending members of batch (all when empty) by what
+// they wait for.
+func (s Source) waiting(ctx context.Context, batch string) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := s.Store.Scan(ctx, member.Filter{Batch: batch, State: member.Pending}, func(ms []member.Member) error {
+		for _, m := range ms {
+			if m.WaitingFor != "" {
+				out[m.WaitingFor]++
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 func (s Source) addRuns(ctx context.Context, snap *Snapshot) error {
@@ -141,6 +163,7 @@ func WriteTable(w io.Writer, s Snapshot) error {
 		return err
 	}
 	fmt.Fprintln(w)
+	writeWaiting(w, s.Waiting)
 	writeQueues(w, s.Queues)
 	if s.Pause != nil {
 		fmt.Fprintf(w, "\nPAUSED since %s: %s answered %s: %s\n  fix: %s\n  then: enqueue resume\n",
@@ -219,11 +242,12 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q (want table, json or csv)", s)
 }
 
-// MemberWriter streams member views as a JSON array or CSV rows.
+// MemberWriter streams member views as a JSON array or CSV rows; CSV cells
+// are safe to open in a spreadsheet (csvsafe).
 type MemberWriter struct {
 	w      io.Writer
 	format Format
-	csv    *csv.Writer
+	csv    *csvsafe.Writer
 	n      int
 }
 
@@ -231,7 +255,7 @@ type MemberWriter struct {
 func NewMemberWriter(w io.Writer, f Format) (*MemberWriter, error) {
 	mw := &MemberWriter{w: w, format: f}
 	if f == CSV {
-		mw.csv = csv.NewWriter(w)
+		mw.csv = csvsafe.NewWriter(w)
 		return mw, mw.csv.Write(csvHeader)
 	}
 	_, err := io.WriteString(w, "[")
@@ -296,4 +320,16 @@ func WriteMembers(ctx context.Context, w io.Writer, f Format, store *member.Stor
 		}
 	}
 	return mw.Close()
+}
+
+// waitingFor lists what a pending member may wait for, in the order shown.
+var waitingFor = []string{member.WaitingPhone, member.WaitingSendWindow, member.WaitingRateLimit, member.WaitingPause}
+
+// writeWaiting renders the pending members' waiting_for counts on one line.
+func writeWaiting(w io.Writer, waiting map[string]int64) {
+	parts := make([]string, len(waitingFor))
+	for i, k := range waitingFor {
+		parts[i] = fmt.Sprintf("%s %d", k, waiting[k])
+	}
+	fmt.Fprintf(w, "waiting: %s\n\n", strings.Join(parts, ", "))
 }

@@ -195,17 +195,9 @@ func (s *Site) memberLink(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// linkBase is ONBOARD_PUBLIC_URL, or the address this request reached.
-func (s *Site) linkBase(r *http.Request) string {
-	if s.p.PublicURL != "" {
-		return BaseURL(s.p.PublicURL, "")
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
+// linkBase is the configured base of links: never the request's Host,
+// which any client can name.
+func (s *Site) linkBase(*http.Request) string { return s.p.PublicURL }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

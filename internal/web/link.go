@@ -143,12 +143,21 @@ func parseClaim(body string) (Claim, error) {
 // (ONBOARD_PUBLIC_URL) when set, else http://httpAddr (ONBOARD_HTTP_ADDR),
 // with an unspecified host read as localhost.
 func BaseURL(publicURL, httpAddr string) string {
+	return BaseURLFor(publicURL, httpAddr, false)
+}
+
+// BaseURLFor is BaseURL for a worker that serves HTTPS when withTLS is set
+// (ONBOARD_TLS_CERT): its default base is then https://httpAddr.
+func BaseURLFor(publicURL, httpAddr string, withTLS bool) string {
 	if publicURL != "" {
 		return strings.TrimRight(publicURL, "/")
 	}
 	host, port, err := net.SplitHostPort(httpAddr)
 	if err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
 		httpAddr = net.JoinHostPort("localhost", port)
+	}
+	if withTLS {
+		return "https://" + httpAddr
 	}
 	return "http://" + httpAddr
 }

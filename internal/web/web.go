@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/httpapi"
+	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/intake"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/status"
@@ -36,9 +37,13 @@ type Params struct {
 	Token string
 	// Links signs the self-service links; nil turns them off.
 	Links *Links
-	// PublicURL is the base of the links the API hands out; empty uses the
-	// host the API was reached at.
+	// PublicURL is the base of the links the API hands out (BaseURL of the
+	// configuration); never the Host a request names.
 	PublicURL string
+	// Locale is the owner page's language when the browser asks for
+	// neither (ONBOARD_LOCALE); Zone shows times (ONBOARD_TIMEZONE).
+	Locale i18n.Lang
+	Zone   *time.Location
 	// Dashboard is the queue dashboard's Redis connection; nil serves 503
 	// at /monitoring/.
 	Dashboard asynq.RedisConnOpt
@@ -88,7 +93,7 @@ func New(p Params) *Site {
 
 func parsePages() map[string]*template.Template {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"status", "code", "login"} {
+	for _, name := range []string{"status", "code", "login", "owner"} {
 		pages[name] = template.Must(template.New(name).Funcs(funcs).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -96,7 +101,8 @@ func parsePages() map[string]*template.Template {
 }
 
 var funcs = template.FuncMap{
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"percent": percent,
 }
 
 // Routes returns the site's handlers by ServeMux pattern, for the API's
@@ -112,6 +118,9 @@ func (s *Site) Routes() map[string]http.Handler {
 		"GET " + LinkPath + "{link}":        http.HandlerFunc(s.codePage),
 		"POST " + LinkPath + "{link}":       http.HandlerFunc(s.submitCode),
 		"GET /v1/members/{account_id}/link": httpapi.RequireToken(s.p.Token, http.HandlerFunc(s.memberLink)),
+		"GET /v1/phones/{phone}/link":       httpapi.RequireToken(s.p.Token, http.HandlerFunc(s.phoneLink)),
+		"GET " + OwnerPath + "{link}":       http.HandlerFunc(s.ownerPage),
+		"POST " + OwnerPath + "{link}":      http.HandlerFunc(s.submitOwnerCode),
 	}
 }
 

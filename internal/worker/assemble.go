@@ -45,6 +45,7 @@ type parts struct {
 	pauser     *pause.Controller
 	limiter    *ratelimit.Limiter
 	flow       *flow.Flow
+	events     flow.Events
 	intake     *intake.Intake
 	mux        *asynq.ServeMux
 	mounts     map[string]http.Handler
@@ -59,7 +60,7 @@ func newParts(d Deps) *parts {
 	p := &parts{d: d, reg: prometheus.NewRegistry(), mux: asynq.NewServeMux(), mounts: map[string]http.Handler{}}
 	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p.metrics = metrics.New(p.reg)
-	p.store = member.New(d.Redis, member.Options{Now: d.Now})
+	p.store = member.New(d.Redis, member.Options{Now: d.Now, PhoneGap: d.Config.PhoneGap})
 	p.client = asynq.NewClientFromRedisClient(d.Redis)
 	p.pauser = pause.New(d.Redis, p.store.Prefix(), tasks.CloudQueues)
 	p.limiter = newLimiter(d, p.store.Prefix(), p.metrics)
@@ -71,7 +72,8 @@ func newLimiter(d Deps, prefix string, m *metrics.Metrics) *ratelimit.Limiter {
 	cfg := d.Config
 	return ratelimit.New(d.Redis, ratelimit.Options{
 		Prefix: prefix,
-		Rates:  map[string]float64{cloud.ActionSendCode: cfg.SendQPS, cloud.ActionBind: cfg.BindQPS, cloud.ActionGetAccount: cfg.GetQPS},
+		Rates: map[string]float64{cloud.ActionSendCode: cfg.SendQPS, cloud.ActionBind: cfg.BindQPS, cloud.ActionGetAccount: cfg.GetQPS,
+			cloud.ActionListAccounts: cfg.ListQPS, cloud.ActionListAccountsForParent: cfg.ListQPS},
 		OnWait: m.LimiterWait,
 		Now:    d.Now,
 	})
@@ -81,8 +83,8 @@ func (p *parts) addFlow() {
 	cfg := p.d.Config
 	p.flow = flow.New(flow.Params{
 		Store: p.store, Cloud: p.d.Cloud, Limiter: p.limiter, Client: p.client, Logger: p.d.Logger.Named("flow"),
-		Metrics: p.metrics, Pauser: p.pauser, Now: p.d.Now,
-		Config: flow.Config{MaxSends: cfg.MaxSends, MaxCodeAttempts: cfg.MaxCodeAttempts},
+		Metrics: p.metrics, Pauser: p.pauser, Now: p.d.Now, Events: p.events,
+		Config: flow.Config{MaxSends: cfg.MaxSends, MaxCodeAttempts: cfg.MaxCodeAttempts, Window: cfg.Window()},
 	})
 	p.flow.Register(p.mux)
 	p.mounts["GET /metrics"] = promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{})
@@ -100,6 +102,7 @@ func BuildFlow(d Deps) *flow.Flow {
 // all build workers this way.
 func Assemble(d Deps) *Worker {
 	p := newParts(d)
+	p.addNotify()
 	p.addFlow()
 	p.addReconcile()
 	p.addWeb()
@@ -114,6 +117,6 @@ func Assemble(d Deps) *Worker {
 	}
 	return New(Params{
 		Redis: p.d.Redis, Handler: p.mux, Concurrency: cfg.Concurrency, PollInterval: cfg.PollInterval,
-		Logger: p.d.Logger, HTTP: srv, Components: p.components,
+		Logger: p.d.Logger, HTTP: srv, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, Components: p.components,
 	})
 }

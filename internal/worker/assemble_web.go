@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
+	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/metrics"
 	"github.com/rdonboard/rdonboard/internal/redisconn"
@@ -25,7 +26,8 @@ func (p *parts) addWeb() {
 		Store: p.store, Intake: p.intake, Token: cfg.CallbackToken,
 		Status:    status.Source{Store: p.store, Insp: insp, Pause: p.pauser, Now: p.d.Now},
 		Links:     web.NewLinks(cfg.LinkSecret, p.d.Now),
-		PublicURL: cfg.PublicURL, Dashboard: p.dashboardConn(), DashboardWritable: cfg.DashboardWritable,
+		PublicURL: web.BaseURLFor(cfg.PublicURL, cfg.HTTPAddr, cfg.TLSCert != ""), Locale: i18n.Parse(cfg.Locale), Zone: cfg.Location(),
+		Dashboard: p.dashboardConn(), DashboardWritable: cfg.DashboardWritable,
 		MaxCodeAttempts: cfg.MaxCodeAttempts, Redis: p.d.Redis, Prefix: p.store.Prefix(),
 		Logger: p.d.Logger.Named("web"), Now: p.d.Now,
 	})

@@ -16,6 +16,7 @@ package worker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -55,6 +56,9 @@ type Params struct {
 	Logger       *zap.Logger
 	// HTTP is the HTTP server, or nil.
 	HTTP *http.Server
+	// TLSCert and TLSKey are PEM files (ONBOARD_TLS_CERT, ONBOARD_TLS_KEY):
+	// when set, HTTP serves HTTPS only, TLS 1.2 or later.
+	TLSCert, TLSKey string
 	// Components are started after the lanes, in order.
 	Components []Component
 }
@@ -64,7 +68,17 @@ type Lane struct {
 	Name        string
 	Queues      map[string]int
 	Concurrency int
+	// DelayedCheck is how often the lane moves its tasks due by now (sends
+	// held back for a phone's gap, snoozed or retried tasks) to their
+	// queues.
+	DelayedCheck time.Duration
 }
+
+// sendDelayedCheck is the send lane's DelayedCheck: a phone's next member
+// is enqueued to run when the phone gap ends, and every second of a check
+// would be lost on each turn of a phone with many members. The other lanes
+// check every second.
+const sendDelayedCheck = 100 * time.Millisecond
 
 // Lanes splits concurrency across the three lanes: a quarter each (at
 // least two, one) to the interactive and bind lanes, the rest to sends.
@@ -73,9 +87,10 @@ func Lanes(concurrency int) []Lane {
 	bind := max(1, concurrency/4)
 	send := max(1, concurrency-interactive-bind)
 	return []Lane{
-		{Name: "interactive", Queues: map[string]int{tasks.QueueCallback: 10, tasks.QueueControl: 1}, Concurrency: interactive},
-		{Name: "bind", Queues: map[string]int{tasks.QueueBind: 1}, Concurrency: bind},
-		{Name: "send", Queues: map[string]int{tasks.QueueSend: 1}, Concurrency: send},
+		{Name: "interactive", Queues: map[string]int{tasks.QueueCallback: 10, tasks.QueueControl: 1}, Concurrency: interactive, DelayedCheck: time.Second},
+		{Name: "bind", Queues: map[string]int{tasks.QueueBind: 1}, Concurrency: bind, DelayedCheck: time.Second},
+		{Name: "send", Queues: map[string]int{tasks.QueueSend: 1}, Concurrency: send, DelayedCheck: sendDelayedCheck},
+		{Name: "notify", Queues: map[string]int{tasks.QueueNotify: 1}, Concurrency: max(1, concurrency/10), DelayedCheck: time.Second},
 	}
 }
 
@@ -108,7 +123,7 @@ func (w *Worker) config(l Lane) asynq.Config {
 		IsFailure:                flow.IsFailure,
 		RetryDelayFunc:           flow.RetryDelay,
 		TaskCheckInterval:        w.p.PollInterval,
-		DelayedTaskCheckInterval: time.Second,
+		DelayedTaskCheckInterval: l.DelayedCheck,
 		ShutdownTimeout:          ShutdownTimeout,
 		Logger:                   log.Sugar(),
 		LogLevel:                 asynq.WarnLevel,
@@ -171,19 +186,37 @@ func (w *Worker) serveHTTP() <-chan error {
 	if w.p.HTTP == nil {
 		return errc
 	}
-	ln, err := net.Listen("tcp", w.p.HTTP.Addr)
+	ln, err := w.listen()
 	if err != nil {
 		errc <- fmt.Errorf("HTTP server: %w", err)
 		return errc
 	}
 	w.addr = ln.Addr().String()
-	w.p.Logger.Info("HTTP server listening", zap.String("addr", w.addr))
+	w.p.Logger.Info("HTTP server listening", zap.String("addr", w.addr), zap.Bool("tls", w.p.TLSCert != ""))
 	go func() {
 		if err := w.p.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("HTTP server: %w", err)
 		}
 	}()
 	return errc
+}
+
+// listen opens the HTTP server's socket, wrapped in TLS when a certificate
+// is configured. The key pair is loaded here so that a bad file stops the
+// worker at start, not at the first handshake.
+func (w *Worker) listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", w.p.HTTP.Addr)
+	if err != nil || w.p.TLSCert == "" {
+		return ln, err
+	}
+	cert, err := tls.LoadX509KeyPair(w.p.TLSCert, w.p.TLSKey)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("ONBOARD_TLS_CERT/ONBOARD_TLS_KEY: %w", err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	w.p.HTTP.TLSConfig = cfg
+	return tls.NewListener(ln, cfg), nil
 }
 
 func (w *Worker) shutdown(components int) {

@@ -1,0 +1,163 @@
+package member_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/redistest"
+)
+
+const shared = "86-13900005555"
+
+func sharedCands(n int) []member.Candidate {
+	out := make([]member.Candidate, n)
+	for i := range out {
+		out[i] = member.Candidate{
+			AccountID: "20000000000000" + string(rune('a'+i)), Phone: shared, Batch: "roster",
+			DisplayName: "acct-" + string(rune('a'+i)), Email: "owner@example.com",
+		}
+	}
+	// Account IDs out of order, so admission order cannot be mistaken for
+	// ID order.
+	slices.Reverse(out)
+	return out
+}
+
+func ids(ms []member.Member) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.AccountID
+	}
+	return out
+}
+
+func TestPhoneMembersInAdmissionOrderWithNames(t *testing.T) {
+	t.Parallel()
+	s, b := setup(t)
+	cands := sharedCands(4)
+	if _, err := s.Admit(b.ctx, cands, member.AdmitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	admitOne(t, s, alice, member.AdmitOptions{})
+	ms, err := s.PhoneMembers(b.ctx, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{cands[0].AccountID, cands[1].AccountID, cands[2].AccountID, cands[3].AccountID}
+	if got := ids(ms); !slices.Equal(got, want) {
+		t.Fatalf("PhoneMembers = %v, want %v", got, want)
+	}
+	if ms[0].DisplayName != cands[0].DisplayName || ms[0].Email != "owner@example.com" {
+		t.Errorf("member = %+v, want the roster's name and email", ms[0])
+	}
+	var phones []string
+	if err := s.ListPhones(b.ctx, func(p string) error { phones = append(phones, p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(phones)
+	if !slices.Equal(phones, []string{alice.Phone, shared}) {
+		t.Errorf("ListPhones = %v", phones)
+	}
+}
+
+func TestChangedPhoneMovesMemberToTheNewPhone(t *testing.T) {
+	t.Parallel()
+	s, b := setup(t)
+	cands := sharedCands(3)
+	if _, err := s.Admit(b.ctx, cands, member.AdmitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	moved := cands[0]
+	moved.Phone = alice.Phone
+	if a := admitOne(t, s, moved, member.AdmitOptions{}); a.Outcome != member.Restarted {
+		t.Fatalf("outcome = %s, want restarted", a.Outcome)
+	}
+	old, _ := s.PhoneMembers(b.ctx, shared)
+	now, _ := s.PhoneMembers(b.ctx, alice.Phone)
+	if slices.Contains(ids(old), moved.AccountID) || !slices.Equal(ids(now), []string{moved.AccountID}) {
+		t.Errorf("old phone %v, new phone %v", ids(old), ids(now))
+	}
+	// The last member leaving a phone takes it off the list of phones.
+	single := member.Candidate{AccountID: "3000000000000001", Phone: "86-13900007777", Batch: "roster"}
+	admitOne(t, s, single, member.AdmitOptions{})
+	single.Phone = alice.Phone
+	admitOne(t, s, single, member.AdmitOptions{})
+	err := s.ListPhones(b.ctx, func(p string) error {
+		if p == "86-13900007777" {
+			return errors.New("phone without members listed")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+func TestPhoneSummaryAndLiveMember(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	s := member.New(redistest.DB(t), member.Options{Now: clock.Now, PhoneGap: time.Minute})
+	ctx := context.Background()
+	cands := sharedCands(3)
+	if _, err := s.Admit(ctx, cands, member.AdmitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.LiveMember(ctx, shared); err != nil || ok {
+		t.Fatalf("LiveMember before any send: ok=%v err=%v", ok, err)
+	}
+	moveTo(t, s, cands[0].AccountID, member.Pending, member.AlreadyBound)
+	if _, err := s.Transition(ctx, cands[1].AccountID, member.Move{
+		From: []member.State{member.Pending}, To: member.CodeSent, Reason: "sent", Edits: []member.Edit{member.NoteSMS()},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sentAt := clock.Now()
+	clock.Advance(10 * time.Second)
+	live, ok, err := s.LiveMember(ctx, shared)
+	if err != nil || !ok || live.AccountID != cands[1].AccountID {
+		t.Fatalf("LiveMember = %s ok=%v err=%v, want %s", live.AccountID, ok, err, cands[1].AccountID)
+	}
+	sum, err := s.PhoneSummary(ctx, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := member.PhoneSummary{Phone: shared, Email: "owner@example.com", Accounts: 3, Bound: 1, Terminal: 1,
+		Live: cands[1].AccountID, LastSent: sentAt, NextSend: sentAt.Add(time.Minute)}
+	if sum != want {
+		t.Errorf("summary = %+v\nwant      %+v", sum, want)
+	}
+	if sum.Done() {
+		t.Error("Done with members left")
+	}
+}
+
+func TestCancelledIsTerminalAndShown(t *testing.T) {
+	t.Parallel()
+	if !member.Cancelled.Terminal() {
+		t.Error("cancelled is not terminal")
+	}
+	if st, err := member.ParseState("cancelled"); err != nil || st != member.Cancelled {
+		t.Errorf("ParseState(cancelled) = %q, %v", st, err)
+	}
+	m := member.Member{AccountID: "1", Phone: alice.Phone, State: member.Pending, DisplayName: "prod-payments", WaitingFor: member.WaitingPhone}
+	b, _ := json.Marshal(m)
+	if !strings.Contains(string(b), `"display_name":"prod-payments"`) || !strings.Contains(string(b), `"waiting_for":"phone"`) {
+		t.Errorf("member JSON = %s", b)
+	}
+}
+
+func TestAdmitRestartsCancelledWithoutRetryFlag(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t)
+	admitOne(t, s, alice, member.AdmitOptions{})
+	moveTo(t, s, alice.AccountID, member.Pending, member.Cancelled)
+	if a := admitOne(t, s, alice, member.AdmitOptions{}); a.Outcome != member.Restarted || a.Step.Generation != 2 {
+		t.Errorf("admission of a cancelled member = %+v, want restarted at generation 2", a)
+	}
+}
