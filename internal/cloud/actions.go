@@ -22,7 +22,7 @@ func (s *SDK) SendCode(ctx context.Context, accountID, phoneNumber string) (Send
 	req := resourcemanager.CreateSendVerificationCodeForBindSecureMobilePhoneRequest()
 	req.AccountId, req.SecureMobilePhone = accountID, phoneNumber
 	var resp *resourcemanager.SendVerificationCodeForBindSecureMobilePhoneResponse
-	start := time.Now()
+	start := s.now()
 	err := s.run(ctx, ActionSendCode, true, req.RpcRequest, func(rm *resourcemanager.Client) (err error) {
 		resp, err = rm.SendVerificationCodeForBindSecureMobilePhone(req)
 		return err
@@ -51,7 +51,7 @@ func (s *SDK) Bind(ctx context.Context, accountID, phoneNumber, code string) (Bi
 	req := resourcemanager.CreateBindSecureMobilePhoneRequest()
 	req.AccountId, req.SecureMobilePhone, req.VerificationCode = accountID, phoneNumber, code
 	var resp *resourcemanager.BindSecureMobilePhoneResponse
-	start := time.Now()
+	start := s.now()
 	err := s.run(ctx, ActionBind, true, req.RpcRequest, func(rm *resourcemanager.Client) (err error) {
 		resp, err = rm.BindSecureMobilePhone(req)
 		return err
@@ -95,7 +95,7 @@ func (s *SDK) GetAccount(ctx context.Context, accountID string) (Account, error)
 	req := resourcemanager.CreateGetAccountRequest()
 	req.AccountId = accountID
 	var resp *resourcemanager.GetAccountResponse
-	start := time.Now()
+	start := s.now()
 	err := s.run(ctx, ActionGetAccount, false, req.RpcRequest, func(rm *resourcemanager.Client) (err error) {
 		resp, err = rm.GetAccount(req)
 		return err
@@ -123,7 +123,7 @@ func (s *SDK) decodeAccount(body []byte, status int) (Account, error) {
 func (s *SDK) logCall(action, accountID, phoneNumber string, start time.Time, requestID string, err error) {
 	if ce := s.log.Check(zap.DebugLevel, "cloud call"); ce != nil {
 		fields := []zap.Field{zap.String("action", action), zap.String("account_id", accountID),
-			zap.Duration("took", time.Since(start))}
+			zap.Duration("took", s.now().Sub(start))}
 		if phoneNumber != "" {
 			fields = append(fields, zap.String("phone", phone.Mask(phoneNumber)))
 		}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
@@ -185,7 +184,7 @@ func (s *SDK) serverError(action string, se *sdkerrors.ServerError) *Error {
 		RequestID:  se.RequestId(),
 	}
 	if e.Kind == KindDeferred {
-		e.RetryAt = NextDailyReset(time.Now())
+		e.RetryAt = NextDailyReset(s.now())
 	}
 	return e
 }

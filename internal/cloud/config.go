@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/rdonboard/rdonboard/internal/clock"
 )
 
 // Defaults of Config.
@@ -55,6 +57,8 @@ type Config struct {
 	Pool int
 	// Logger receives one debug entry per call (no secrets); default none.
 	Logger *zap.Logger
+	// Now is the clock of sent-at and retry-at stamps; default clock.Real.
+	Now clock.Func
 }
 
 // endpoint is where requests go, in the SDK's terms.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/resourcemanager"
@@ -72,7 +71,7 @@ type lister func(rm *resourcemanager.Client) (body []byte, status int, err error
 func (s *SDK) list(ctx context.Context, action string, req *requests.RpcRequest, fn lister) (AccountPage, error) {
 	var body []byte
 	var status int
-	start := time.Now()
+	start := s.now()
 	err := s.run(ctx, action, false, req, func(rm *resourcemanager.Client) (err error) {
 		body, status, err = fn(rm)
 		return err

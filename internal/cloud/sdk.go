@@ -12,6 +12,8 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/resourcemanager"
 	"go.uber.org/zap"
+
+	"github.com/rdonboard/rdonboard/internal/clock"
 )
 
 // cancelGrace is how long a call whose ctx ended may take to notice before
@@ -29,6 +31,7 @@ type SDK struct {
 	target      endpoint
 	readTimeout time.Duration
 	log         *zap.Logger
+	now         clock.Func
 	// secrets are the configured credentials, scrubbed from every message
 	// on top of Redact's patterns.
 	secrets []string
@@ -68,6 +71,7 @@ func newSDK(cfg Config, creds credentials.CredentialsProvider) (*SDK, error) {
 		target:      target,
 		readTimeout: cfg.ReadTimeout,
 		log:         cfg.Logger,
+		now:         cfg.Now.Or(),
 		secrets:     scrubbable(cfg.AccessKeyID, cfg.AccessKeySecret, cfg.SecurityToken),
 	}
 	if err := s.fillPool(cfg, creds); err != nil {

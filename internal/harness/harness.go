@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/config"
 	"github.com/rdonboard/rdonboard/internal/flow"
@@ -31,6 +32,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/internal/worker"
 )
 
@@ -49,6 +51,9 @@ type Options struct {
 	// RedisURL is the Redis to use; default a database of its own on the
 	// package's redis-server.
 	RedisURL string
+	// Now is the one clock of the workers, their cloud clients and Store;
+	// default clock.Real.
+	Now clock.Func
 	// Site is the cloud site of the sandbox, the workers and Enqueue's
 	// roster rule (config.SiteChina or config.SiteInternational); default
 	// china.
@@ -63,6 +68,7 @@ type Env struct {
 	Store    *member.Store
 	Sandbox  *sandbox.Server
 	CloudURL string
+	now      clock.Func
 	Client   *asynq.Client
 	Config   config.Config
 	logs     *syncBuffer
@@ -75,7 +81,7 @@ type Env struct {
 // Start starts an Env; everything stops when the test ends.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
-	e := &Env{t: t, RedisURL: opts.RedisURL, logs: &syncBuffer{}}
+	e := &Env{t: t, RedisURL: opts.RedisURL, logs: &syncBuffer{}, now: opts.Now.Or()}
 	if e.RedisURL == "" {
 		e.RedisURL = redistest.URL(t)
 	}
@@ -84,7 +90,7 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("harness: %v", err)
 	}
 	e.Redis = redis.NewClient(ropt)
-	e.Store = member.New(e.Redis, member.Options{})
+	e.Store = member.New(e.Redis, member.Options{Now: e.now})
 	e.Client = asynq.NewClientFromRedisClient(e.Redis)
 	e.Logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(e.logs), zap.DebugLevel))
 	if opts.Site != "" {
@@ -146,7 +152,7 @@ type Proc struct {
 func (e *Env) StartWorker() *Proc {
 	e.t.Helper()
 	sdk, err := cloud.New(cloud.Config{Endpoint: e.CloudURL, AccessKeyID: sandbox.DefaultAccessKeyID,
-		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: e.Config.CloudTimeout, Pool: e.Config.Concurrency})
+		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: e.Config.CloudTimeout, Pool: e.Config.Concurrency, Now: e.now})
 	if err != nil {
 		e.t.Fatalf("harness: cloud client: %v", err)
 	}
@@ -154,7 +160,8 @@ func (e *Env) StartWorker() *Proc {
 	rdb := redis.NewClient(ropt)
 	cfg := e.Config
 	cfg.HTTPAddr = e.listenAddr(cfg.HTTPAddr)
-	w := worker.Assemble(worker.Deps{Config: cfg, Redis: rdb, Cloud: sdk, Logger: e.Logger.With(zap.Int("proc", len(e.workers)))})
+	w := worker.Assemble(worker.Deps{Config: cfg, Redis: rdb, Cloud: sdk, Now: e.now,
+		Logger: e.Logger.With(zap.Int("proc", len(e.workers)))})
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proc{W: w, cancel: cancel, done: make(chan error, 1), rdb: rdb, sdk: sdk}
 	go func() { p.done <- w.Run(ctx) }()
@@ -313,17 +320,11 @@ func (e *Env) WaitTerminal(n int64, timeout time.Duration) map[member.State]int6
 // WaitFor polls the counts until cond holds, failing the test after timeout.
 func (e *Env) WaitFor(timeout time.Duration, cond func(map[member.State]int64) bool) map[member.State]int64 {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		c := e.Counts()
-		if cond(c) {
-			return c
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("harness: condition not met after %s; counts %v", timeout, c)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var c map[member.State]int64
+	if !testwait.Poll(timeout, func() bool { c = e.Counts(); return cond(c) }) {
+		e.t.Fatalf("harness: condition not met after %s; counts %v", timeout, c)
 	}
+	return c
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -358,10 +359,10 @@ func (s *syncBuffer) Tail(n int) string {
 func (e *Env) Flow() *flow.Flow {
 	e.t.Helper()
 	sdk, err := cloud.New(cloud.Config{Endpoint: e.CloudURL, AccessKeyID: sandbox.DefaultAccessKeyID,
-		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: e.Config.CloudTimeout})
+		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: e.Config.CloudTimeout, Now: e.now})
 	if err != nil {
 		e.t.Fatalf("harness: cloud client: %v", err)
 	}
 	e.t.Cleanup(sdk.Close)
-	return worker.BuildFlow(worker.Deps{Config: e.Config, Redis: e.Redis, Cloud: sdk, Logger: e.Logger})
+	return worker.BuildFlow(worker.Deps{Config: e.Config, Redis: e.Redis, Cloud: sdk, Logger: e.Logger, Now: e.now})
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rdonboard/rdonboard/internal/clock"
 )
 
 // Defaults of Options.
@@ -59,6 +61,11 @@ type Options struct {
 	MinFactor float64
 	// OnWait, if set, is told how long each granted call waited.
 	OnWait func(action string, waited time.Duration)
+	// Now is the clock of the limiter's own decisions: how long a caller
+	// has waited, how long a read factor is trusted, and how far a halved
+	// rate has recovered. The GCRA turns themselves keep Redis time.
+	// Default clock.Real.
+	Now clock.Func
 }
 
 // Limiter is the shared limiter of every action. It is safe for concurrent
@@ -88,6 +95,7 @@ func New(rdb redis.UniversalClient, opts Options) *Limiter {
 	if opts.MinFactor <= 0 {
 		opts.MinFactor = DefaultMinFactor
 	}
+	opts.Now = opts.Now.Or()
 	return &Limiter{rdb: rdb, gcra: redis_rate.NewLimiter(rdb), opts: opts, factors: map[string]cachedFactor{}}
 }
 
@@ -99,7 +107,7 @@ func (l *Limiter) Wait(ctx context.Context, action string) error {
 	if !ok || base <= 0 {
 		return nil
 	}
-	start := time.Now()
+	start := l.opts.Now()
 	for {
 		res, err := l.allow(ctx, action, base)
 		if err != nil {
@@ -107,12 +115,12 @@ func (l *Limiter) Wait(ctx context.Context, action string) error {
 		}
 		if res.Allowed > 0 {
 			if l.opts.OnWait != nil {
-				l.opts.OnWait(action, time.Since(start))
+				l.opts.OnWait(action, l.opts.Now().Sub(start))
 			}
 			return nil
 		}
 		pause := res.RetryAfter + time.Duration(rand.Int64N(int64(2*time.Millisecond)))
-		if time.Since(start)+pause > l.opts.MaxWait {
+		if l.opts.Now().Sub(start)+pause > l.opts.MaxWait {
 			return &DelayError{Action: action, After: pause + time.Duration(rand.Int64N(int64(time.Second)))}
 		}
 		if err := sleep(ctx, pause); err != nil {
@@ -159,12 +167,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 // Recovery.
 func (l *Limiter) Throttled(ctx context.Context, action string) error {
 	f, err := backoffScript.Run(ctx, l.rdb, []string{l.factorKey(action)},
-		l.opts.Recovery.Milliseconds(), l.opts.MinFactor, halveEvery.Milliseconds()).Float64()
+		l.opts.Recovery.Milliseconds(), l.opts.MinFactor, halveEvery.Milliseconds(), l.opts.Now().UnixMilli()).Float64()
 	if err != nil {
 		return fmt.Errorf("back off %s: %w", action, err)
 	}
 	l.mu.Lock()
-	l.factors[action] = cachedFactor{value: f, until: time.Now().Add(factorTTL)}
+	l.factors[action] = cachedFactor{value: f, until: l.opts.Now().Add(factorTTL)}
 	l.mu.Unlock()
 	return nil
 }
@@ -184,10 +192,11 @@ func (l *Limiter) factor(ctx context.Context, action string) (float64, error) {
 	l.mu.Lock()
 	c, ok := l.factors[action]
 	l.mu.Unlock()
-	if ok && time.Now().Before(c.until) {
+	if ok && l.opts.Now().Before(c.until) {
 		return c.value, nil
 	}
-	raw, err := factorScript.Run(ctx, l.rdb, []string{l.factorKey(action)}, l.opts.Recovery.Milliseconds()).Text()
+	raw, err := factorScript.Run(ctx, l.rdb, []string{l.factorKey(action)},
+		l.opts.Recovery.Milliseconds(), l.opts.Now().UnixMilli()).Text()
 	if err != nil {
 		return 1, fmt.Errorf("read rate of %s: %w", action, err)
 	}
@@ -196,42 +205,40 @@ func (l *Limiter) factor(ctx context.Context, action string) (float64, error) {
 		return 1, fmt.Errorf("read rate of %s: %q: %w", action, raw, err)
 	}
 	l.mu.Lock()
-	l.factors[action] = cachedFactor{value: f, until: time.Now().Add(factorTTL)}
+	l.factors[action] = cachedFactor{value: f, until: l.opts.Now().Add(factorTTL)}
 	l.mu.Unlock()
 	return f, nil
 }
 
-// The backoff factor is a hash {f, at}: the factor set at time at (ms, Redis
-// clock), recovering linearly to 1 over the recovery time.
+// The backoff factor is a hash {f, at}: the factor set at time at (ms, the
+// limiter's clock, passed in so a test can move it), recovering linearly to
+// 1 over the recovery time. A process whose clock lags the one that set the
+// factor sees it recover later, never fall below what was set.
 const currentFactor = `
-local function current(key, recovery)
+local function current(key, recovery, now)
   local v = redis.call('HMGET', key, 'f', 'at')
   if not v[1] then return 1 end
-  local t = redis.call('TIME')
-  local now = t[1] * 1000 + math.floor(t[2] / 1000)
-  local f = tonumber(v[1]) + (now - tonumber(v[2])) / recovery
+  local f = tonumber(v[1]) + math.max(0, now - tonumber(v[2])) / recovery
   if f > 1 then return 1 end
   return f
 end
 `
 
 // factorScript returns the factor in force (as a string, keeping decimals).
-// KEYS[1] factor key; ARGV[1] recovery ms.
+// KEYS[1] factor key; ARGV[1] recovery ms; ARGV[2] now ms.
 var factorScript = redis.NewScript(currentFactor + `
-return tostring(current(KEYS[1], tonumber(ARGV[1])))
+return tostring(current(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])))
 `)
 
 // backoffScript halves the factor in force, at most once per ARGV[3] ms:
 // throttles that arrive together answer one overload, and halving for each
 // would cut the rate far below what the cloud allows. KEYS[1] factor key;
-// ARGV[1] recovery ms; ARGV[2] lowest factor.
+// ARGV[1] recovery ms; ARGV[2] lowest factor; ARGV[4] now ms.
 var backoffScript = redis.NewScript(currentFactor + `
-local recovery, floor = tonumber(ARGV[1]), tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local recovery, floor, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local last = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
-if now - last < tonumber(ARGV[3]) then return tostring(current(KEYS[1], recovery)) end
-local f = current(KEYS[1], recovery) / 2
+if now - last < tonumber(ARGV[3]) then return tostring(current(KEYS[1], recovery, now)) end
+local f = current(KEYS[1], recovery, now) / 2
 if f < floor then f = floor end
 redis.call('HSET', KEYS[1], 'f', tostring(f), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(recovery * (1 - f)) + 1000)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 )
@@ -78,7 +79,8 @@ func TestTwoProcessesStayUnderTheSharedRate(t *testing.T) {
 func TestThrottleHalvesTheSharedRateThenItRecovers(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.DB(t)
-	opts := ratelimit.Options{Rates: map[string]float64{action: 10}, Recovery: 400 * time.Millisecond}
+	clk := clock.NewFake(time.Now())
+	opts := ratelimit.Options{Rates: map[string]float64{action: 10}, Recovery: 400 * time.Millisecond, Now: clk.Now}
 	a, b := ratelimit.New(rdb, opts), ratelimit.New(rdb, opts)
 	ctx := context.Background()
 
@@ -97,7 +99,7 @@ func TestThrottleHalvesTheSharedRateThenItRecovers(t *testing.T) {
 	if rate < 5 || rate > 6 {
 		t.Errorf("rate after two throttles at once = %.2f, want about 5 (halved once)", rate)
 	}
-	time.Sleep(700 * time.Millisecond) // past the recovery time and the cache
+	clk.Advance(700 * time.Millisecond) // past the recovery time and the cache
 	if rate, _ = b.Rate(ctx, action); rate != 10 {
 		t.Errorf("rate after recovery = %.2f, want 10", rate)
 	}

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rdonboard/rdonboard/internal/testwait"
 )
 
 // databases is how many databases a package's own server offers; it bounds
@@ -253,33 +255,32 @@ func (s *Server) launchWith(bin string) error {
 }
 
 func (s *Server) waitReady(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+	var err error
+	ready := testwait.Poll(limit, func() bool {
 		if s.cmd.ProcessState != nil {
-			return errors.New("redis-server exited")
+			err = errors.New("redis-server exited")
+			return true
 		}
-		conn, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
-		if err == nil {
-			_ = conn.Close()
-			return s.ping()
+		conn, dialErr := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
+		if dialErr != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		_ = conn.Close()
+		err = s.ping()
+		return true
+	})
+	if !ready {
+		return fmt.Errorf("redis-server on %s not ready after %s", s.Addr, limit)
 	}
-	return fmt.Errorf("redis-server on %s not ready after %s", s.Addr, limit)
+	return err
 }
 
 func (s *Server) ping() error {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.opts.Password, MaxRetries: -1})
 	defer c.Close()
-	deadline := time.Now().Add(5 * time.Second)
 	var err error
-	for time.Now().Before(deadline) {
-		// LOADING answers while an AOF is replayed; wait it out.
-		if err = c.Ping(context.Background()).Err(); err == nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// LOADING answers while an AOF is replayed; wait it out.
+	testwait.Poll(5*time.Second, func() bool { err = c.Ping(context.Background()).Err(); return err == nil })
 	return err
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/csvsafe"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
@@ -59,6 +60,8 @@ type Source struct {
 	Pause *pause.Controller
 	// Runs, if set, adds the last reconciliation runs to snapshots.
 	Runs *reconcile.Runs
+	// Now stamps each snapshot; default clock.Real.
+	Now clock.Func
 }
 
 // ReconcileRuns is how many reconciliation runs a snapshot holds.
@@ -71,7 +74,7 @@ func (s Source) Snapshot(ctx context.Context, batch string) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	snap := Snapshot{At: time.Now().UTC(), Batches: counts, Totals: totals(counts)}
+	snap := Snapshot{At: s.Now.Or()().UTC(), Batches: counts, Totals: totals(counts)}
 	if snap.Pause, err = s.Pause.Current(ctx); err != nil {
 		return Snapshot{}, err
 	}

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/config"
 	"github.com/rdonboard/rdonboard/internal/flow"
@@ -29,8 +29,9 @@ type Deps struct {
 	Redis  redis.UniversalClient
 	Cloud  cloud.Client
 	Logger *zap.Logger
-	// Now is the clock of the flow; default time.Now.
-	Now func() time.Time
+	// Now is the one clock of the process, handed to every part that reads
+	// the time; default clock.Real.
+	Now clock.Func
 }
 
 // parts are the shared pieces of a worker process, built once and handed to
@@ -55,9 +56,7 @@ func newParts(d Deps) *parts {
 	if d.Logger == nil {
 		d.Logger = zap.NewNop()
 	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
+	d.Now = d.Now.Or()
 	p := &parts{d: d, reg: prometheus.NewRegistry(), mux: asynq.NewServeMux(), mounts: map[string]http.Handler{}}
 	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p.metrics = metrics.New(p.reg)
@@ -76,6 +75,7 @@ func newLimiter(d Deps, prefix string, m *metrics.Metrics) *ratelimit.Limiter {
 		Rates: map[string]float64{cloud.ActionSendCode: cfg.SendQPS, cloud.ActionBind: cfg.BindQPS, cloud.ActionGetAccount: cfg.GetQPS,
 			cloud.ActionListAccounts: cfg.ListQPS, cloud.ActionListAccountsForParent: cfg.ListQPS},
 		OnWait: m.LimiterWait,
+		Now:    d.Now,
 	})
 }
 
