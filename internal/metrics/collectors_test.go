@@ -160,7 +160,10 @@ func cancelShows(t *testing.T, env *harness.Env, proc *harness.Proc) {
 	if err != nil || len(done) != 2 {
 		t.Fatalf("cancel: %v, %d cancelled, want 2", err, len(done))
 	}
-	got := scrape(t, proc)
+	// The per-state figures are cached for metrics.CacheFor.
+	got := scrapeUntil(t, proc, 2*metrics.CacheFor, func(fams map[string]*dto.MetricFamily) bool {
+		return value(fams, "rdonboard_members", map[string]string{"batch": "halted", "state": "cancelled"}) == 2
+	})
 	for state, want := range map[string]float64{"cancelled": 2, "pending": 1} {
 		if v := value(got, "rdonboard_members", map[string]string{"batch": "halted", "state": state}); v != want {
 			t.Errorf("rdonboard_members{batch=halted,state=%s} = %v, want %v", state, v, want)
