@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -27,9 +28,16 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
+		if errors.Is(err, errSettings) {
+			// A setting the worker cannot run with: nothing was started.
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
+
+// errSettings marks a refused setting, which exits 2.
+var errSettings = errors.New("refused settings")
 
 // app is what the subcommands share.
 type app struct {
@@ -83,7 +91,7 @@ func (a *app) connect(ctx context.Context, poolSize int) error {
 
 func (a *app) run(ctx context.Context) error {
 	if err := a.cfg.Validate(config.Worker); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errSettings, err)
 	}
 	defer a.log.Sync() //nolint:errcheck // stderr
 	if err := a.connect(ctx, 4*a.cfg.Concurrency+20); err != nil {
