@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 )
@@ -101,7 +102,7 @@ func TestChangedPhoneMovesMemberToTheNewPhone(t *testing.T) {
 
 func TestPhoneSummaryAndLiveMember(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clock := clock.NewFake(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
 	s := member.New(redistest.DB(t), member.Options{Now: clock.Now, PhoneGap: time.Minute})
 	ctx := context.Background()
 	cands := sharedCands(3)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/tasks"
@@ -24,26 +25,12 @@ type testBundle struct {
 	clock *fakeClock
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// fakeClock is the store's clock in these tests, moved by hand.
+type fakeClock = clock.Fake
 
 func setup(t *testing.T) (*member.Store, *testBundle) {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clock := clock.NewFake(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
 	s := member.New(redistest.DB(t), member.Options{Now: clock.Now})
 	return s, &testBundle{ctx: context.Background(), clock: clock}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 )
@@ -15,7 +16,7 @@ import (
 // a turn lost with its holder (nobody handed on) is repaired.
 func TestPhoneTurnPassesInAdmissionOrder(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clock := clock.NewFake(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
 	s := member.New(redistest.DB(t), member.Options{Now: clock.Now, PhoneGap: time.Minute})
 	ctx := context.Background()
 	c := sharedCands(3)

@@ -8,10 +8,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
+	rdclock "github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
 )
 
@@ -23,24 +23,9 @@ const (
 var requestIDPattern = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
 
 // clock is a sandbox clock the test moves by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = rdclock.Fake
 
-func newClock(at time.Time) *clock { return &clock{now: at} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock(at time.Time) *clock { return rdclock.NewFake(at) }
 
 // rig is a sandbox served over HTTP.
 type rig struct {
