@@ -111,12 +111,15 @@ func (f *Flow) send(ctx context.Context, m member.Member) error {
 
 // markSending sets or clears the in-flight mark of m's current send.
 func (f *Flow) markSending(ctx context.Context, m member.Member, on bool) (member.Member, error) {
-	edit := member.ClearSending()
+	edits := []member.Edit{member.ClearSending()}
 	if on {
-		edit = member.SetSending(m.Step())
+		// The count of codes handed in starts afresh as the send leaves,
+		// not when its answer is recorded: the SMS may arrive, and codes be
+		// handed in and counted, before that.
+		edits = []member.Edit{member.SetSending(m.Step()), member.ResetSubmissions()}
 	}
 	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.Pending,
-		Quiet: true, Edits: []member.Edit{edit}})
+		Quiet: true, Edits: edits})
 	if err == nil && !ok {
 		err = errMovedAway
 	}
@@ -131,7 +134,7 @@ func (f *Flow) sent(ctx context.Context, m member.Member, requestID string, expi
 	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.CodeSent,
 		Reason: reason, RequestID: requestID,
 		Edits: []member.Edit{member.IncrSends(), member.SetExpiry(expires), member.ResetAttempts(), member.NoteSMS(), member.SetWaiting(""),
-			member.ResetSubmissions(), member.ClearError(), member.ClearCode(), member.ClearSending(), member.SetInDoubt(false)}})
+			member.ClearError(), member.ClearCode(), member.ClearSending(), member.SetInDoubt(false)}})
 	if err != nil || !ok {
 		return err
 	}
