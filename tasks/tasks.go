@@ -109,10 +109,16 @@ type SendCodePayload struct {
 // callback format: {"account_id":"…","code":"123456"}, or
 // {"phone":"…","code":"123456"} for the member of that phone whose code is
 // live (any accepted form of the number).
+//
+// Step, set by the intake, names the send the code was handed in for: a
+// code that reaches a member already at a later send is for a code that
+// is spent, and is dropped rather than taken for the new one. Producers
+// outside the project may leave it out.
 type CodeSubmittedPayload struct {
 	AccountID string `json:"account_id,omitempty"`
 	Phone     string `json:"phone,omitempty"`
 	Code      string `json:"code"`
+	Step      *Step  `json:"step,omitempty"`
 }
 
 // BindPayload is the payload of TypeBind. Attempt numbers the codes handed
@@ -150,16 +156,27 @@ func SendTaskID(accountID string, s Step) string {
 	return "send:" + accountID + ":" + s.String()
 }
 
-// NewCodeSubmitted returns a callback task carrying a code, as the HTTP
-// intake and `enqueue code` put it on the callback queue.
+// NewCodeSubmitted returns a callback task carrying a code, in the public
+// format (no step).
 func NewCodeSubmitted(accountID, code string) (*asynq.Task, error) {
+	return newCodeSubmitted(accountID, code, nil)
+}
+
+// NewCodeSubmittedFor returns the callback task of a code handed in for
+// send s, as the HTTP intake and `enqueue code` put it on the callback
+// queue.
+func NewCodeSubmittedFor(accountID, code string, s Step) (*asynq.Task, error) {
+	return newCodeSubmitted(accountID, code, &s)
+}
+
+func newCodeSubmitted(accountID, code string, s *Step) (*asynq.Task, error) {
 	if !ValidAccountID(accountID) {
 		return nil, fmt.Errorf("%w: account_id must be digits", ErrBadPayload)
 	}
 	if !ValidCode(code) {
 		return nil, fmt.Errorf("%w: code must be 6 digits", ErrBadPayload)
 	}
-	return newTask(TypeCodeSubmitted, CodeSubmittedPayload{AccountID: accountID, Code: code},
+	return newTask(TypeCodeSubmitted, CodeSubmittedPayload{AccountID: accountID, Code: code, Step: s},
 		asynq.Queue(QueueCallback), asynq.MaxRetry(RetryBudget), asynq.Timeout(callbackTimeout))
 }
 

@@ -22,7 +22,25 @@ var errSending = errors.New("the send of this code is still being recorded")
 
 // HandleCodeSubmitted takes a code handed in (HTTP intake, `enqueue code`
 // or any asynq client) for a member waiting for one, and enqueues its bind.
+//
+// A callback task carries a code, so it never ends archived: a code that
+// is refused, or whose retries are used up, ends its task as done (asynq
+// keeps no done task), logged and counted, and the code is gone. Only a
+// task put back for later keeps its code, while the code may still bind.
 func (f *Flow) HandleCodeSubmitted(ctx context.Context, t *asynq.Task) error {
+	err := f.handleCode(ctx, t)
+	if err == nil || IsSnooze(err) {
+		return err
+	}
+	if errors.Is(err, asynq.SkipRetry) || finalAttempt(ctx) {
+		tid, _ := asynq.GetTaskID(ctx)
+		f.log.Info("code dropped; its task ends without being archived", zap.String("task_id", tid), zap.Error(err))
+		return nil
+	}
+	return err
+}
+
+func (f *Flow) handleCode(ctx context.Context, t *asynq.Task) error {
 	p, err := tasks.Decode[tasks.CodeSubmittedPayload](t)
 	if err == nil && !tasks.ValidCode(p.Code) {
 		err = fmt.Errorf("%w: code must be 6 digits", tasks.ErrBadPayload)
@@ -35,6 +53,12 @@ func (f *Flow) HandleCodeSubmitted(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		f.metrics.Code("unknown_member")
 		return err
+	}
+	if p.Step != nil && *p.Step != codeStep(m) {
+		f.metrics.Code("not_waiting")
+		f.logger(ctx, m).Info("code dropped: it was handed in for an earlier send",
+			zap.String("for", p.Step.String()), zap.String("now", codeStep(m).String()))
+		return nil
 	}
 	switch m.State {
 	case member.CodeSubmitted:
@@ -54,6 +78,17 @@ func (f *Flow) HandleCodeSubmitted(ctx context.Context, t *asynq.Task) error {
 	f.metrics.Code("not_waiting")
 	f.logger(ctx, m).Info("code dropped: member is not waiting for one", zap.String("state", string(m.State)))
 	return nil
+}
+
+// codeStep is the send a code handed in now would be for: the member's
+// current send, or the one in flight for a pending member (the intake's
+// rule, member.Submission.Step).
+func codeStep(m member.Member) tasks.Step {
+	s := m.Step()
+	if m.State == member.Pending && m.Sending != "" {
+		s.Send++
+	}
+	return s
 }
 
 func (f *Flow) takeCode(ctx context.Context, m member.Member, code string) error {

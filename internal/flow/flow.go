@@ -154,6 +154,12 @@ func (f *Flow) move(ctx context.Context, m member.Member, mv member.Move) (membe
 		step := m.Step()
 		mv.Guard = &step
 	}
+	if mv.Attempt == nil && m.State == member.CodeSubmitted {
+		// A move decided on the code of one attempt (a bind's outcome)
+		// must not apply to a newer code handed in meanwhile.
+		att := m.CodeAttempts
+		mv.Attempt = &att
+	}
 	after, err := f.store.Transition(ctx, m.AccountID, mv)
 	if errors.Is(err, member.ErrConflict) || errors.Is(err, member.ErrStale) {
 		f.logger(ctx, m).Debug("member moved by another delivery", zap.Error(err))

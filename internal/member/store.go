@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -56,6 +57,11 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 	gap    time.Duration
+
+	// keyMu guards codeKey, the deployment's code fingerprint key, read
+	// from Redis once.
+	keyMu   sync.Mutex
+	codeKey []byte
 }
 
 // Options configures a Store.
@@ -120,6 +126,10 @@ type Move struct {
 	// Guard, when set, refuses the move (ErrStale) unless the member is at
 	// exactly this step.
 	Guard *tasks.Step
+	// Attempt, when set, refuses the move (ErrStale) unless the member's
+	// code_attempts is exactly this: a move decided on one code handed in
+	// must not apply to a newer one.
+	Attempt *int
 	// Reason is recorded in the history.
 	Reason string
 	// RequestID of the cloud call that caused the move, if any; recorded in
@@ -138,6 +148,7 @@ type change struct {
 	To     State             `json:"to"`
 	Gen    *int              `json:"gen,omitempty"`
 	Send   *int              `json:"send,omitempty"`
+	Att    *int              `json:"att,omitempty"`
 	Set    map[string]string `json:"set,omitempty"`
 	Incr   map[string]int    `json:"incr,omitempty"`
 	Del    []string          `json:"del,omitempty"`
@@ -272,6 +283,10 @@ func (s *Store) changeOf(m Move) change {
 	if m.Guard != nil {
 		gen, send := m.Guard.Generation, m.Guard.Send
 		c.Gen, c.Send = &gen, &send
+	}
+	if m.Attempt != nil {
+		att := *m.Attempt
+		c.Att = &att
 	}
 	if m.RequestID != "" {
 		c.set("req", m.RequestID)
