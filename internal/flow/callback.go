@@ -97,9 +97,8 @@ func (f *Flow) takeCode(ctx context.Context, m member.Member, code string) error
 		f.logger(ctx, m).Warn("code dropped: too many codes for this send", zap.Int("code_attempts", m.CodeAttempts))
 		return nil
 	}
-	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.CodeSent}, To: member.CodeSubmitted,
-		Reason: fmt.Sprintf("code handed in (attempt %d of %d)", m.CodeAttempts+1, f.cfg.MaxCodeAttempts),
-		Edits:  []member.Edit{member.SetCode(code), member.IncrAttempts()}})
+	after, ok, err := f.move(ctx, m, member.TakeCode.Move(
+		fmt.Sprintf("code handed in (attempt %d of %d)", m.CodeAttempts+1, f.cfg.MaxCodeAttempts), member.SetCode(code)))
 	if err != nil {
 		return err
 	}

@@ -35,5 +35,5 @@ func (f *Flow) HandleExpiry(ctx context.Context, t *asynq.Task) error {
 // Expire handles a member in code_sent whose code has expired (the expiry
 // task, or a reconciliation run that found the task gone).
 func (f *Flow) Expire(ctx context.Context, m member.Member, why string) error {
-	return f.nextCode(ctx, m, member.CodeSent, why, "", "")
+	return f.nextCode(ctx, m, spentByExpiry, why, "", "")
 }

@@ -179,7 +179,7 @@ func (f *Flow) move(ctx context.Context, m member.Member, mv member.Move) (membe
 	if !mv.Quiet {
 		f.metrics.Transition(string(m.State), string(after.State))
 		f.logger(ctx, after).Info("member "+string(after.State),
-			zap.String("from", string(m.State)), zap.String("reason", mv.Reason),
+			zap.String("from", string(m.State)), zap.String("transition", mv.Name), zap.String("reason", mv.Reason),
 			zap.String("request_id", mv.RequestID), zap.Int("sends", after.Sends),
 			zap.Int("code_attempts", after.CodeAttempts))
 	}
@@ -285,8 +285,8 @@ func (f *Flow) logRetry(ctx context.Context, m member.Member, action string, ce 
 		zap.String("class", ce.Kind.String()), zap.String("error_code", ce.Code), zap.String("request_id", ce.RequestID))
 }
 
-// failMove returns the move that ends a member in failed with ce.
-func failMove(from member.State, ce *cloud.Error, reason string) member.Move {
-	return member.Move{From: []member.State{from}, To: member.Failed, Reason: reason, RequestID: ce.RequestID,
-		Edits: []member.Edit{member.SetError(ce.Code, ce.Message), member.ClearCode(), member.ClearSending()}}
+// failMove returns the move of t (FailSend or FailBind) that ends a member
+// in failed with ce.
+func failMove(t member.Transition, ce *cloud.Error, reason string) member.Move {
+	return t.Move(reason, member.SetError(ce.Code, ce.Message)).WithRequest(ce.RequestID)
 }

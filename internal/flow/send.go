@@ -62,14 +62,14 @@ func (f *Flow) preflightAndSend(ctx context.Context, m member.Member) error {
 	}
 	switch {
 	case acct.HasSecureMobilePhone:
-		_, _, err = f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.AlreadyBound,
-			Reason: "GetAccount: a secure mobile phone is already bound; no code sent", RequestID: acct.RequestID})
+		_, _, err = f.move(ctx, m, member.FindPhone.Move("GetAccount: a secure mobile phone is already bound; no code sent").
+			WithRequest(acct.RequestID))
 		return err
 	case acct.Type != cloud.AccountTypeResource:
 		ce := &cloud.Error{Kind: cloud.KindPermanent, Action: cloud.ActionGetAccount, Code: "AccountTypeMismatch",
 			Message:   fmt.Sprintf("account type is %s; only a ResourceAccount can bind a secure mobile phone", acct.Type),
 			RequestID: acct.RequestID}
-		_, _, err = f.move(ctx, m, failMove(member.Pending, ce, "GetAccount: not a ResourceAccount; no code sent"))
+		_, _, err = f.move(ctx, m, failMove(member.FailSend, ce, "GetAccount: not a ResourceAccount; no code sent"))
 		return err
 	}
 	return f.send(ctx, m)
@@ -111,15 +111,14 @@ func (f *Flow) send(ctx context.Context, m member.Member) error {
 
 // markSending sets or clears the in-flight mark of m's current send.
 func (f *Flow) markSending(ctx context.Context, m member.Member, on bool) (member.Member, error) {
-	edits := []member.Edit{member.ClearSending()}
+	mv := member.UnmarkSend.Move("")
 	if on {
 		// The count of codes handed in starts afresh as the send leaves,
 		// not when its answer is recorded: the SMS may arrive, and codes be
 		// handed in and counted, before that.
-		edits = []member.Edit{member.SetSending(m.Step()), member.ResetSubmissions()}
+		mv = member.MarkSend.Move("", member.SetSending(m.Step()))
 	}
-	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.Pending,
-		Quiet: true, Edits: edits})
+	after, ok, err := f.move(ctx, m, mv)
 	if err == nil && !ok {
 		err = errMovedAway
 	}
@@ -131,10 +130,7 @@ func (f *Flow) sent(ctx context.Context, m member.Member, requestID string, expi
 	if expires.IsZero() {
 		expires = f.now().Add(f.cfg.AssumedCodeTTL)
 	}
-	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.CodeSent,
-		Reason: reason, RequestID: requestID,
-		Edits: []member.Edit{member.IncrSends(), member.SetExpiry(expires), member.ResetAttempts(), member.NoteSMS(), member.SetWaiting(""),
-			member.ClearError(), member.ClearCode(), member.ClearSending(), member.SetInDoubt(false)}})
+	after, ok, err := f.move(ctx, m, member.RecordSend.Move(reason, member.SetExpiry(expires)).WithRequest(requestID))
 	if err != nil || !ok {
 		return err
 	}
@@ -156,16 +152,15 @@ func (f *Flow) sendFailed(ctx context.Context, m member.Member, action string, e
 	}
 	switch ce.Kind {
 	case cloud.KindDone:
-		_, _, err = f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.AlreadyBound,
-			Reason: action + ": " + ce.Code, RequestID: ce.RequestID, Edits: []member.Edit{member.ClearSending()}})
+		_, _, err = f.move(ctx, m, member.FindPhone.Move(action+": "+ce.Code).WithRequest(ce.RequestID))
 		return err
 	case cloud.KindPermanent, cloud.KindMember:
-		_, _, err = f.move(ctx, m, failMove(member.Pending, ce, action+" refused: "+ce.Code))
+		_, _, err = f.move(ctx, m, failMove(member.FailSend, ce, action+" refused: "+ce.Code))
 		return err
 	}
 	f.logRetry(ctx, m, action, ce)
 	return f.common(ctx, m, action, err, func(ce *cloud.Error) error {
-		_, _, err := f.move(ctx, m, failMove(member.Pending, ce, action+" failed after every retry: "+ce.Code))
+		_, _, err := f.move(ctx, m, failMove(member.FailSend, ce, action+" failed after every retry: "+ce.Code))
 		return err
 	})
 }

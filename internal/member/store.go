@@ -117,8 +117,11 @@ func (s *Store) Get(ctx context.Context, id string) (Member, error) {
 	return decode(id, vals), nil
 }
 
-// Move is one guarded transition of a member.
+// Move is one guarded transition of a member; Transition.Move makes the
+// moves of the named transitions.
 type Move struct {
+	// Name is the Transition the move is of ("" for a move made by hand).
+	Name string
 	// From lists the states the member may be in; any other is a conflict.
 	From []State
 	// To is the state the member ends in (it may equal the one it is in).
@@ -256,6 +259,9 @@ func ClearSending() Edit { return func(c *change) { c.Del = append(c.Del, "sendi
 // it. A member in a state outside m.From gives a *ConflictError matching
 // ErrConflict; one at another step than m.Guard, ErrStale.
 func (s *Store) Transition(ctx context.Context, id string, m Move) (Member, error) {
+	if m.To == Stay {
+		return Member{}, fmt.Errorf("transition %s of %s: no state to move to (narrow it with In)", m.Name, id)
+	}
 	doc, err := json.Marshal(s.changeOf(m))
 	if err != nil {
 		return Member{}, fmt.Errorf("encode transition of %s: %w", id, err)

@@ -248,10 +248,9 @@ func (ru *run) rerunCode(ctx context.Context, m member.Member, t *asynq.TaskInfo
 // put-back; the archived task stays for an operator to look at.
 func (ru *run) failArchived(ctx context.Context, m member.Member, t *asynq.TaskInfo) {
 	msg := lastErr(t)
-	step := m.Step()
-	ru.move(ctx, m, RepairArchivedFailed, member.Move{From: []member.State{m.State}, To: member.Failed, Guard: &step,
-		Reason: fmt.Sprintf("reconcile: archived task %s was archived again after it was put back: member failed (last error: %s)", t.ID, msg),
-		Edits:  []member.Edit{member.SetError(errCodeArchived, msg), member.ClearCode(), member.ClearSending(), member.SetInDoubt(false)}})
+	ru.move(ctx, m, RepairArchivedFailed, member.FailArchived.Move(
+		fmt.Sprintf("reconcile: archived task %s was archived again after it was put back: member failed (last error: %s)", t.ID, msg),
+		member.SetError(errCodeArchived, msg)))
 }
 
 // lastErr is the archived task's last error, redacted and bounded.
