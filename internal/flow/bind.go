@@ -25,18 +25,12 @@ func (f *Flow) HandleBind(ctx context.Context, t *asynq.Task) error {
 	if m.State != member.CodeSubmitted || m.Step() != p.Step || m.CodeAttempts != p.Attempt {
 		return nil
 	}
-	var res cloud.BindResult
-	err = f.call(ctx, cloud.ActionBind, func() error {
-		// Mark the bind in doubt before its request leaves: if this worker
-		// dies before the answer is recorded, the redelivery reads
-		// AccountSecureMobileAlreadyExists as this bind's success. m keeps
-		// the mark as it was, the record of earlier attempts.
-		if err := f.markInDoubt(ctx, m, true); err != nil {
-			return err
-		}
-		res, err = f.cloud.Bind(ctx, m.AccountID, m.Phone, m.Code)
-		return err
-	})
+	// Mark the bind in doubt before its request leaves: if this worker
+	// dies before the answer is recorded, the redelivery reads
+	// AccountSecureMobileAlreadyExists as this bind's success. m keeps the
+	// mark as it was, the record of earlier attempts.
+	res, err := f.cloud.Bind(ctx, m.AccountID, m.Phone, m.Code, func() error { return f.markInDoubt(ctx, m, true) })
+	err = notNow(err)
 	if errors.Is(err, errMovedAway) {
 		return nil
 	}
@@ -76,7 +70,7 @@ func (f *Flow) bindFailed(ctx context.Context, m member.Member, err error) error
 		// retry finds the phone bound, the bind was ours.
 	}
 	f.logRetry(ctx, m, cloud.ActionBind, ce)
-	return f.common(ctx, m, cloud.ActionBind, err, func(ce *cloud.Error) error {
+	return f.common(ctx, m, err, func(ce *cloud.Error) error {
 		_, _, err := f.move(ctx, m, failMove(member.FailBind, ce, "bind failed after every retry: "+ce.Code))
 		return err
 	})

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
+	"github.com/rdonboard/rdonboard/internal/cloudcall"
 	"github.com/rdonboard/rdonboard/internal/logging"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/metrics"
@@ -89,9 +90,10 @@ func (noEvents) Ended(context.Context, member.Member)    {}
 
 // Flow holds the handlers of the onboarding flow.
 type Flow struct {
-	store   *member.Store
-	cloud   cloud.Client
-	limiter *ratelimit.Limiter
+	store *member.Store
+	// cloud calls under the shared limits; the flow keeps only what to do
+	// with the outcome (snooze, retry, pause).
+	cloud   *cloudcall.Caller
 	client  *asynq.Client
 	pauser  *pause.Controller
 	log     *zap.Logger
@@ -115,7 +117,9 @@ func New(p Params) *Flow {
 	if p.Events == nil {
 		p.Events = noEvents{}
 	}
-	return &Flow{events: p.Events, store: p.Store, cloud: p.Cloud, limiter: p.Limiter, client: p.Client, pauser: p.Pauser,
+	caller := cloudcall.New(cloudcall.Params{Client: p.Cloud, Limiter: p.Limiter, Metrics: p.Metrics,
+		Mode: cloudcall.Snooze, Now: p.Now})
+	return &Flow{events: p.Events, store: p.Store, cloud: caller, client: p.Client, pauser: p.Pauser,
 		log: p.Logger, metrics: p.Metrics, cfg: p.Config, now: p.Now}
 }
 
@@ -199,42 +203,29 @@ func (f *Flow) enqueue(ctx context.Context, t *asynq.Task, err error) error {
 	return nil
 }
 
-// call waits for the action's turn under the shared rate limit, then runs
-// it, recording the outcome.
-func (f *Flow) call(ctx context.Context, action string, fn func() error) error {
-	if err := f.limiter.Wait(ctx, action); err != nil {
-		var d *ratelimit.DelayError
-		if errors.As(err, &d) {
-			f.metrics.LimiterDelay(action)
-			return snooze(d.After, err)
-		}
-		return err
+// notNow puts a task back for as long as the shared rate asks, when its
+// call's turn is further away than the limiter waits (cloudcall's Snooze
+// mode): a rate limit uses no retry.
+func notNow(err error) error {
+	var d *ratelimit.DelayError
+	if errors.As(err, &d) {
+		return snooze(d.After, err)
 	}
-	start := f.now()
-	err := fn()
-	outcome := "ok"
-	if err != nil {
-		outcome = cloud.KindOf(err).String()
-	}
-	f.metrics.CloudCall(action, outcome, f.now().Sub(start))
 	return err
 }
 
 // common handles the kinds of cloud failure that mean the same for every
-// handler: a throttle, a caller-wide refusal, a deferral and a transient
-// failure. It returns the handler's error. fail is called on the last
-// attempt of a transient failure to end the member.
-func (f *Flow) common(ctx context.Context, m member.Member, action string, err error, fail func(*cloud.Error) error) error {
+// handler: a throttle (cloudcall has lowered the shared rate already), a
+// caller-wide refusal, a deferral and a transient failure. It returns the
+// handler's error. fail is called on the last attempt of a transient
+// failure to end the member.
+func (f *Flow) common(ctx context.Context, m member.Member, err error, fail func(*cloud.Error) error) error {
 	ce, ok := cloud.AsError(err)
 	if !ok {
 		return err
 	}
 	switch ce.Kind {
 	case cloud.KindThrottled:
-		f.metrics.Throttle(action)
-		if lerr := f.limiter.Throttled(ctx, action); lerr != nil {
-			return lerr
-		}
 		return snooze(jitter(2*time.Second), err)
 	case cloud.KindCallerWide:
 		return f.pauseFor(ctx, m, ce)
@@ -259,7 +250,7 @@ func (f *Flow) common(ctx context.Context, m member.Member, action string, err e
 // process to do so tells the operator. The member keeps its state and the
 // task comes back once the queues resume.
 func (f *Flow) pauseFor(ctx context.Context, m member.Member, ce *cloud.Error) error {
-	remedy := cloud.Remedy(ce.Code)
+	remedy := ce.Remedy
 	first, err := f.pauser.Pause(ctx, pause.Reason{Action: ce.Action, Code: ce.Code, Message: ce.Message,
 		RequestID: ce.RequestID, Remedy: remedy, At: f.now().UTC()})
 	if err != nil {

@@ -52,12 +52,8 @@ func (f *Flow) HandleSend(ctx context.Context, t *asynq.Task) error {
 }
 
 func (f *Flow) preflightAndSend(ctx context.Context, m member.Member) error {
-	var acct cloud.Account
-	err := f.call(ctx, cloud.ActionGetAccount, func() (err error) {
-		acct, err = f.cloud.GetAccount(ctx, m.AccountID)
-		return err
-	})
-	if err != nil {
+	acct, err := f.cloud.GetAccount(ctx, m.AccountID)
+	if err = notNow(err); err != nil {
 		return f.sendFailed(ctx, m, cloud.ActionGetAccount, err)
 	}
 	switch {
@@ -76,18 +72,17 @@ func (f *Flow) preflightAndSend(ctx context.Context, m member.Member) error {
 }
 
 func (f *Flow) send(ctx context.Context, m member.Member) error {
-	var res cloud.SendResult
-	err := f.call(ctx, cloud.ActionSendCode, func() error {
-		// Mark the send in flight first: if this worker dies before the
-		// answer is recorded, the redelivery will not send a second SMS.
+	// Mark the send in flight as its request leaves: if this worker dies
+	// before the answer is recorded, the redelivery will not send a second
+	// SMS.
+	res, err := f.cloud.SendCode(ctx, m.AccountID, m.Phone, func() error {
 		marked, err := f.markSending(ctx, m, true)
-		if err != nil {
-			return err
+		if err == nil {
+			m = marked
 		}
-		m = marked
-		res, err = f.cloud.SendCode(ctx, m.AccountID, m.Phone)
 		return err
 	})
+	err = notNow(err)
 	switch {
 	case err == nil:
 		return f.sent(ctx, m, res.RequestID, res.ExpiresAt, fmt.Sprintf("code %d of %d sent", m.Sends+1, f.cfg.MaxSends))
@@ -159,7 +154,7 @@ func (f *Flow) sendFailed(ctx context.Context, m member.Member, action string, e
 		return err
 	}
 	f.logRetry(ctx, m, action, ce)
-	return f.common(ctx, m, action, err, func(ce *cloud.Error) error {
+	return f.common(ctx, m, err, func(ce *cloud.Error) error {
 		_, _, err := f.move(ctx, m, failMove(member.FailSend, ce, action+" failed after every retry: "+ce.Code))
 		return err
 	})
