@@ -225,11 +225,22 @@ func newTask(typ string, payload any, opts ...asynq.Option) (*asynq.Task, error)
 	return asynq.NewTask(typ, b, opts...), nil
 }
 
-// Decode parses a task payload into p and checks that it names an account.
-func Decode[P interface{ account() string }](t *asynq.Task) (P, error) {
+// Payload is a payload of the flow's tasks: each names the account it is
+// about (a code handed in by phone names none).
+type Payload interface {
+	// Account is the account ID the task is about.
+	Account() string
+}
+
+// Decode parses a task payload into p and checks that it names an account
+// (and, for a code handed in, that the code has the shape of one).
+func Decode[P Payload](t *asynq.Task) (P, error) {
 	var p P
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return p, fmt.Errorf("%w: %s: %v", ErrBadPayload, t.Type(), err)
+	}
+	if c, ok := any(p).(CodeSubmittedPayload); ok && !ValidCode(c.Code) {
+		return p, fmt.Errorf("%w: %s: code must be 6 digits", ErrBadPayload, t.Type())
 	}
 	if c, ok := any(p).(CodeSubmittedPayload); ok && c.Phone != "" {
 		if c.AccountID != "" {
@@ -237,7 +248,7 @@ func Decode[P interface{ account() string }](t *asynq.Task) (P, error) {
 		}
 		return p, nil
 	}
-	if !ValidAccountID(p.account()) {
+	if !ValidAccountID(p.Account()) {
 		return p, fmt.Errorf("%w: %s: account_id (or phone) missing, or account_id not digits", ErrBadPayload, t.Type())
 	}
 	return p, nil
@@ -268,11 +279,12 @@ func NewNotify(p NotifyPayload, taskID string) (*asynq.Task, error) {
 		asynq.Timeout(notifyTimeout), asynq.Retention(NotifyRetention))
 }
 
-func (p SendCodePayload) account() string      { return p.AccountID }
-func (p NotifyPayload) account() string        { return p.AccountID }
-func (p CodeSubmittedPayload) account() string { return p.AccountID }
-func (p BindPayload) account() string          { return p.AccountID }
-func (p CodeExpiryPayload) account() string    { return p.AccountID }
+// Account is the account ID of each payload (Payload).
+func (p SendCodePayload) Account() string      { return p.AccountID }
+func (p NotifyPayload) Account() string        { return p.AccountID }
+func (p CodeSubmittedPayload) Account() string { return p.AccountID }
+func (p BindPayload) Account() string          { return p.AccountID }
+func (p CodeExpiryPayload) Account() string    { return p.AccountID }
 
 // Redacted returns a copy of a task payload safe to show (dashboards, logs):
 // a verification code is replaced by "******".

@@ -14,11 +14,7 @@ import (
 
 // HandleBind binds the phone of a member with the code handed in.
 func (f *Flow) HandleBind(ctx context.Context, t *asynq.Task) error {
-	p, err := tasks.Decode[tasks.BindPayload](t)
-	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	m, err := f.load(ctx, p.AccountID)
+	p, m, err := open[tasks.BindPayload](ctx, f, t)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/member"
-	"github.com/rdonboard/rdonboard/internal/phone"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -41,16 +40,12 @@ func (f *Flow) HandleCodeSubmitted(ctx context.Context, t *asynq.Task) error {
 }
 
 func (f *Flow) handleCode(ctx context.Context, t *asynq.Task) error {
-	p, err := tasks.Decode[tasks.CodeSubmittedPayload](t)
-	if err == nil && !tasks.ValidCode(p.Code) {
-		err = fmt.Errorf("%w: code must be 6 digits", tasks.ErrBadPayload)
-	}
-	if err != nil {
+	p, m, err := open[tasks.CodeSubmittedPayload](ctx, f, t)
+	switch {
+	case errors.Is(err, tasks.ErrBadPayload):
 		f.metrics.Code("malformed")
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	m, err := f.codeFor(ctx, p)
-	if err != nil {
+		return err
+	case err != nil:
 		f.metrics.Code("unknown_member")
 		return err
 	}
@@ -113,24 +108,4 @@ func (f *Flow) takeCode(ctx context.Context, m member.Member, code string) error
 func (f *Flow) enqueueBind(ctx context.Context, m member.Member) error {
 	t, err := tasks.NewBind(m.AccountID, m.Step(), m.CodeAttempts)
 	return f.enqueue(ctx, t, err)
-}
-
-// codeFor returns the member a code handed in is for: the account named,
-// or the member of the phone named whose code is live. A phone no member
-// has, or none of whose members waits for a code, ends the task.
-func (f *Flow) codeFor(ctx context.Context, p tasks.CodeSubmittedPayload) (member.Member, error) {
-	if p.Phone == "" {
-		return f.load(ctx, p.AccountID)
-	}
-	ph, err := phone.Normalize(p.Phone)
-	if err != nil {
-		return member.Member{}, fmt.Errorf("%w: phone: %w: %w", tasks.ErrBadPayload, err, asynq.SkipRetry)
-	}
-	m, err := f.store.CodeHolder(ctx, ph)
-	if errors.Is(err, member.ErrNoSuchPhone) || errors.Is(err, member.ErrNotWaiting) {
-		tid, _ := asynq.GetTaskID(ctx)
-		f.log.Info("code by phone dropped", zap.String("phone", phone.Mask(ph)), zap.String("task_id", tid), zap.Error(err))
-		return m, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	return m, err
 }

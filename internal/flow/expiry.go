@@ -2,7 +2,6 @@ package flow
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hibiken/asynq"
 
@@ -13,11 +12,7 @@ import (
 // HandleExpiry runs when a sent code expires. A member still waiting on that
 // same code gets a new one while sends are left, else it is expired.
 func (f *Flow) HandleExpiry(ctx context.Context, t *asynq.Task) error {
-	p, err := tasks.Decode[tasks.CodeExpiryPayload](t)
-	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	m, err := f.load(ctx, p.AccountID)
+	p, m, err := open[tasks.CodeExpiryPayload](ctx, f, t)
 	if err != nil {
 		return err
 	}

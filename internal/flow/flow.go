@@ -138,18 +138,6 @@ func (f *Flow) logger(ctx context.Context, m member.Member) *zap.Logger {
 	return f.log.With(fields...)
 }
 
-// load returns the member a task is about; a member the store does not know
-// (deleted, or a payload from elsewhere) ends the task.
-func (f *Flow) load(ctx context.Context, id string) (member.Member, error) {
-	m, err := f.store.Get(ctx, id)
-	if errors.Is(err, member.ErrNotFound) {
-		tid, _ := asynq.GetTaskID(ctx)
-		f.log.Warn("task for an unknown member dropped", zap.String("account_id", id), zap.String("task_id", tid))
-		return m, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	return m, err
-}
-
 // move applies a transition to m and logs it: one line per state change.
 // A conflict or a stale step means another delivery got there first: the
 // caller's work is done.

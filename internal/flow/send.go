@@ -20,11 +20,7 @@ var errMovedAway = errors.New("member moved by another delivery")
 // SMS to a member that already has a phone or is not a ResourceAccount),
 // then the send, then the expiry task at the code's ExpirationDate.
 func (f *Flow) HandleSend(ctx context.Context, t *asynq.Task) error {
-	p, err := tasks.Decode[tasks.SendCodePayload](t)
-	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	m, err := f.load(ctx, p.AccountID)
+	p, m, err := open[tasks.SendCodePayload](ctx, f, t)
 	if err != nil {
 		return err
 	}

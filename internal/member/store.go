@@ -36,6 +36,8 @@ type ConflictError struct {
 	stale     bool
 }
 
+// Error names the member and the state it was found in; it carries no
+// code or phone, so it is safe to log and to return to a caller.
 func (e *ConflictError) Error() string {
 	if e.stale {
 		return fmt.Sprintf("member %s: %v (now %s)", e.AccountID, ErrStale, e.State)
