@@ -48,6 +48,9 @@ type Params struct {
 	// Handler serves every task type (all lanes share it; each lane only
 	// dequeues its own queues).
 	Handler asynq.Handler
+	// KeyPrefix is the prefix of the worker's own Redis keys (the member
+	// store's).
+	KeyPrefix string
 	// Concurrency is the number of handlers of the process, split across the
 	// lanes.
 	Concurrency int
@@ -113,7 +116,7 @@ func New(p Params) *Worker {
 		w.servers = append(w.servers, asynq.NewServerFromRedisClient(p.Redis, w.config(l)))
 		h := p.Handler
 		if l.Name == "send" {
-			h = yieldToNext(p.Redis, h)
+			h = newSendLane(p.Redis, p.KeyPrefix, h)
 		}
 		w.byLane = append(w.byLane, h)
 	}
