@@ -30,7 +30,13 @@ const (
 	QueueBind = "bind"
 	// QueueControl holds code expiries and reconciliation runs.
 	QueueControl = "control"
-	// QueueSend holds the bulk of the work: one send per member.
+	// QueueSendNext holds the sends that carry on work already under way:
+	// the next member of a phone whose turn was handed on, and every new
+	// code of a member (after an expiry or wrong codes). The send lane
+	// serves it before QueueSend, so the members of a phone follow each
+	// other at ONBOARD_PHONE_GAP however many first sends wait.
+	QueueSendNext = "send_next"
+	// QueueSend holds the bulk of the work: the first send of each member.
 	QueueSend = "send"
 	// QueueNotify holds the messages to phone owners, served by a lane of
 	// its own so a channel that is down never holds back the flow.
@@ -38,11 +44,15 @@ const (
 )
 
 // Queues lists every queue of the flow, highest priority first.
-var Queues = []string{QueueCallback, QueueBind, QueueControl, QueueSend}
+var Queues = []string{QueueCallback, QueueBind, QueueControl, QueueSendNext, QueueSend}
 
 // CloudQueues are the queues whose handlers call the cloud API; a
 // caller-wide error pauses them until the operator resumes.
-var CloudQueues = []string{QueueBind, QueueSend}
+var CloudQueues = []string{QueueBind, QueueSendNext, QueueSend}
+
+// SendQueues are the queues a send task may be on, the one served first
+// first. A send is looked up, deleted or repaired on each of them.
+var SendQueues = []string{QueueSendNext, QueueSend}
 
 // Task type names.
 const (
@@ -144,11 +154,30 @@ type ReconcilePayload struct {
 
 // NewSendCode returns the send task of one step of a member. Its task ID is
 // derived from the step, so enqueueing it twice is a conflict, not a second
-// SMS. Options in opts override the defaults.
+// SMS. A member's first code goes on QueueSend, any further code on
+// QueueSendNext (the queue follows from the step, so every producer of a
+// step uses the same one). Options in opts override the defaults.
 func NewSendCode(accountID string, s Step, opts ...asynq.Option) (*asynq.Task, error) {
+	queue := QueueSend
+	if s.Send > 0 {
+		queue = QueueSendNext
+	}
 	return newTask(TypeSendCode, SendCodePayload{AccountID: accountID, Step: s},
-		append([]asynq.Option{asynq.Queue(QueueSend), asynq.TaskID(SendTaskID(accountID, s)),
+		append([]asynq.Option{asynq.Queue(queue), asynq.TaskID(SendTaskID(accountID, s)),
 			asynq.MaxRetry(RetryBudget), asynq.Timeout(sendTimeout)}, opts...)...)
+}
+
+// NewHandOnSend returns the send of the member a phone's turn was handed
+// on to, on QueueSendNext, due at at (ONBOARD_PHONE_GAP after the phone's
+// last SMS); at or before now (the caller's clock) it is due at once. A copy
+// of the same step still on QueueSend gives way to it (the worker's send
+// lane drops that copy).
+func NewHandOnSend(accountID string, s Step, at, now time.Time) (*asynq.Task, error) {
+	opts := []asynq.Option{asynq.Queue(QueueSendNext)}
+	if at.After(now) {
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	return NewSendCode(accountID, s, opts...)
 }
 
 // SendTaskID is the task ID of the send task of one step.

@@ -288,11 +288,7 @@ func (r *run) enqueue(ctx context.Context, in <-chan sendJob) error {
 // when an admitted member left that phone, at the earliest moment its SMS
 // may go. One already there under its ID is the same send.
 func (r *run) enqueueHandOn(ctx context.Context, h *member.HandOn) error {
-	var opts []asynq.Option
-	if h.At.After(time.Now()) {
-		opts = append(opts, asynq.ProcessAt(h.At))
-	}
-	t, err := tasks.NewSendCode(h.AccountID, h.Step, opts...)
+	t, err := tasks.NewHandOnSend(h.AccountID, h.Step, h.At, time.Now())
 	if err != nil {
 		return err
 	}

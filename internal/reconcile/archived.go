@@ -197,7 +197,8 @@ func (ru *run) putBack(ctx context.Context, m member.Member, ref archivedRef) er
 	var err error
 	switch t.Type {
 	case tasks.TypeSendCode:
-		task, err = tasks.NewSendCode(m.AccountID, ref.step)
+		// Back on the queue it was archived from.
+		task, err = tasks.NewSendCode(m.AccountID, ref.step, asynq.Queue(t.Queue))
 	case tasks.TypeBind:
 		task, err = tasks.NewBind(m.AccountID, ref.step, ref.attempt)
 	default:
