@@ -58,6 +58,9 @@ type Options struct {
 	// roster rule (config.SiteChina or config.SiteInternational); default
 	// china.
 	Site string
+	// NotifyRates overrides the chat robots' rates in the workers (see
+	// worker.Deps); default their documented rates.
+	NotifyRates map[string]float64
 }
 
 // Env is a running rdonboard.
@@ -69,6 +72,7 @@ type Env struct {
 	Sandbox  *sandbox.Server
 	CloudURL string
 	now      clock.Func
+	rates    map[string]float64
 	Client   *asynq.Client
 	Config   config.Config
 	logs     *syncBuffer
@@ -81,7 +85,7 @@ type Env struct {
 // Start starts an Env; everything stops when the test ends.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
-	e := &Env{t: t, RedisURL: opts.RedisURL, logs: &syncBuffer{}, now: opts.Now.Or()}
+	e := &Env{t: t, RedisURL: opts.RedisURL, logs: &syncBuffer{}, now: opts.Now.Or(), rates: opts.NotifyRates}
 	if e.RedisURL == "" {
 		e.RedisURL = redistest.URL(t)
 	}
@@ -160,7 +164,7 @@ func (e *Env) StartWorker() *Proc {
 	rdb := redis.NewClient(ropt)
 	cfg := e.Config
 	cfg.HTTPAddr = e.listenAddr(cfg.HTTPAddr)
-	w := worker.Assemble(worker.Deps{Config: cfg, Redis: rdb, Cloud: sdk, Now: e.now,
+	w := worker.Assemble(worker.Deps{Config: cfg, Redis: rdb, Cloud: sdk, Now: e.now, NotifyRates: e.rates,
 		Logger: e.Logger.With(zap.Int("proc", len(e.workers)))})
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proc{W: w, cancel: cancel, done: make(chan error, 1), rdb: rdb, sdk: sdk}
@@ -231,17 +235,18 @@ func (e *Env) Worker(i int) *Proc {
 	return e.workers[i]
 }
 
-// Row is one roster row; Name is its display_name (may be empty).
-type Row struct{ AccountID, Phone, Name string }
+// Row is one roster row; Name is its display_name and Email its owner's
+// address (either may be empty).
+type Row struct{ AccountID, Phone, Name, Email string }
 
 // Enqueue runs `enqueue members` on rows (through the real CSV reader and
 // ingest) into batch.
 func (e *Env) Enqueue(batch string, rows []Row, opts ingest.Options) ingest.Summary {
 	e.t.Helper()
 	var b strings.Builder
-	b.WriteString("account_id,mobile_phone,display_name\n")
+	b.WriteString("account_id,mobile_phone,display_name,email\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%s,%s,%s\n", r.AccountID, r.Phone, r.Name)
+		fmt.Fprintf(&b, "%s,%s,%s,%s\n", r.AccountID, r.Phone, r.Name, r.Email)
 	}
 	rd, err := roster.NewReaderWith(strings.NewReader(b.String()), roster.Options{Site: phone.Site(e.Config.Site)})
 	if err != nil {

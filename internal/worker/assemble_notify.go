@@ -28,7 +28,7 @@ func (p *parts) addNotify() {
 	p.events = notify.NewNotifier(notify.NotifierParams{Store: p.store, Client: p.client, Channels: names,
 		Logger: p.d.Logger.Named("notify"), Now: p.d.Now})
 	notify.NewDeliverer(notify.DelivererParams{Store: p.store, Channels: chans, Metrics: p.metrics,
-		Links: p.ownerLinks(), Logger: p.d.Logger.Named("notify"), Now: p.d.Now}).Register(p.mux)
+		Links: p.ownerLinks(), Logger: p.d.Logger.Named("notify"), Now: p.d.Now, Rates: p.d.NotifyRates}).Register(p.mux)
 }
 
 // ownerLinks gives messages the phone's owner link, or nil when links are
