@@ -33,7 +33,7 @@ type NotifierParams struct {
 	// Channels are the names of the configured channels (Channel.Name).
 	Channels []string
 	Logger   *zap.Logger
-	// Now is the clock of nudge IDs; default time.Now.
+	// Now is the Notifier's clock; default time.Now.
 	Now func() time.Time
 }
 
@@ -76,9 +76,10 @@ func (n *Notifier) Ended(ctx context.Context, m member.Member) {
 // ErrNoMembers reports a nudge for a phone no member has.
 var ErrNoMembers = errors.New("no member has this phone")
 
-// Nudge sends the owner link of phone again now, under task IDs of their
-// own (the operator's `enqueue notify`).
-func (n *Notifier) Nudge(ctx context.Context, phone string) error {
+// Nudge sends the owner link of phone again (the operator's `enqueue
+// notify`, asked at at), under task IDs of their own: a later nudge is a
+// new message, the same nudge delivered twice is one.
+func (n *Notifier) Nudge(ctx context.Context, phone string, at time.Time) error {
 	ms, err := n.store.PhoneMembers(ctx, phone)
 	if err != nil {
 		return err
@@ -86,7 +87,33 @@ func (n *Notifier) Nudge(ctx context.Context, phone string) error {
 	if len(ms) == 0 {
 		return ErrNoMembers
 	}
-	return n.enqueue(ctx, ms[0], OwnerLink, "nudge-"+strconv.FormatInt(n.now().UnixMilli(), 10))
+	return n.enqueue(ctx, ms[0], OwnerLink, "nudge-"+strconv.FormatInt(at.Unix(), 10))
+}
+
+// HandleNudge handles a TypeNudge task: it enqueues the owner link of the
+// member's phone on every channel.
+func (n *Notifier) HandleNudge(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.Decode[tasks.NudgePayload](t)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	m, err := n.store.Get(ctx, p.AccountID)
+	if errors.Is(err, member.ErrNotFound) {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	return n.Nudge(ctx, m.Phone, time.Unix(p.At, 0))
+}
+
+// DropNudge handles TypeNudge on a worker with no channel: the nudge is
+// logged and dropped, since nothing could carry it.
+func DropNudge(log *zap.Logger) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		log.Warn("owner link not sent again: no owner channel is configured (ONBOARD_SMTP_URL, ONBOARD_NOTIFY_*)")
+		return fmt.Errorf("no owner channel configured: %w", asynq.SkipRetry)
+	}
 }
 
 // enqueue puts the message of ev about m's phone on the notify queue, one

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -447,5 +448,27 @@ func TestRobotThrottlesDeliverLaterNeverTwice(t *testing.T) {
 		if len(texts) != 2*len(rows) || len(distinct(texts)) != len(texts) {
 			t.Errorf("robot took %d messages (%d distinct), want %d: %q", len(texts), len(distinct(texts)), 2*len(rows), texts)
 		}
+	}
+}
+
+// Two nudges of one phone in the same second are one message per channel;
+// a nudge a second later is another.
+func TestNudgesOfOneSecondAreOne(t *testing.T) {
+	t.Parallel()
+	env := harness.Start(t, harness.Options{Workers: -1})
+	env.Enqueue("nudged", ownedRows(2720, 2, "n@example.com"), ingest.Options{})
+	n := notify.NewNotifier(notify.NotifierParams{Store: env.Store, Client: env.Client, Channels: []string{"email", "webhook"}})
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	for _, when := range []time.Time{at, at.Add(400 * time.Millisecond), at.Add(time.Second)} {
+		if err := n.Nudge(context.Background(), "86-13900002720", when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := asynq.NewInspectorFromRedisClient(env.Redis).GetQueueInfo(tasks.QueueNotify)
+	if err != nil || info.Pending != 4 {
+		t.Errorf("notify queue %+v (%v): want 4 messages (2 nudges × 2 channels)", info, err)
+	}
+	if err := n.Nudge(context.Background(), "86-13900009999", at); !errors.Is(err, notify.ErrNoMembers) {
+		t.Errorf("nudge of a phone no member has: %v, want ErrNoMembers", err)
 	}
 }
