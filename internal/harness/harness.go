@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -32,6 +31,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/simworld"
 	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/internal/worker"
 )
@@ -235,20 +235,15 @@ func (e *Env) Worker(i int) *Proc {
 	return e.workers[i]
 }
 
-// Row is one roster row; Name is its display_name and Email its owner's
-// address (either may be empty).
-type Row struct{ AccountID, Phone, Name, Email string }
+// Row is one roster row (simworld.Member); Name is its display_name and
+// Email its owner's address (either may be empty).
+type Row = simworld.Member
 
 // Enqueue runs `enqueue members` on rows (through the real CSV reader and
 // ingest) into batch.
 func (e *Env) Enqueue(batch string, rows []Row, opts ingest.Options) ingest.Summary {
 	e.t.Helper()
-	var b strings.Builder
-	b.WriteString("account_id,mobile_phone,display_name,email\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "%s,%s,%s,%s\n", r.AccountID, r.Phone, r.Name, r.Email)
-	}
-	rd, err := roster.NewReaderWith(strings.NewReader(b.String()), roster.Options{Site: phone.Site(e.Config.Site)})
+	rd, err := roster.NewReaderWith(strings.NewReader(simworld.RosterCSV(rows)), roster.Options{Site: phone.Site(e.Config.Site)})
 	if err != nil {
 		e.t.Fatalf("harness: roster: %v", err)
 	}
@@ -261,15 +256,8 @@ func (e *Env) Enqueue(batch string, rows []Row, opts ingest.Options) ingest.Summ
 }
 
 // Members returns n rows with distinct account IDs and phones, starting at
-// first.
-func Members(first, n int) []Row {
-	rows := make([]Row, n)
-	for i := range rows {
-		k := first + i
-		rows[i] = Row{AccountID: fmt.Sprintf("1%015d", k), Phone: fmt.Sprintf("86-139%08d", k)}
-	}
-	return rows
-}
+// first (simworld.Members).
+func Members(first, n int) []Row { return simworld.Members(first, n) }
 
 // httpClient keeps enough idle connections for many owners answering at
 // once.
