@@ -23,7 +23,6 @@ type Notifier struct {
 	keys     *phoneKeys
 	channels []string
 	log      *zap.Logger
-	now      func() time.Time
 }
 
 // NotifierParams are what a Notifier is built from.
@@ -33,8 +32,6 @@ type NotifierParams struct {
 	// Channels are the names of the configured channels (Channel.Name).
 	Channels []string
 	Logger   *zap.Logger
-	// Now is the Notifier's clock; default time.Now.
-	Now func() time.Time
 }
 
 // NewNotifier returns a Notifier.
@@ -42,11 +39,8 @@ func NewNotifier(p NotifierParams) *Notifier {
 	if p.Logger == nil {
 		p.Logger = zap.NewNop()
 	}
-	if p.Now == nil {
-		p.Now = time.Now
-	}
 	return &Notifier{store: p.Store, client: p.Client, keys: newPhoneKeys(p.Store.Redis(), p.Store.Prefix()),
-		channels: p.Channels, log: p.Logger, now: p.Now}
+		channels: p.Channels, log: p.Logger}
 }
 
 // CodeSent is told of each code sent to m: the member's first code tells

@@ -28,7 +28,7 @@ func (p *parts) addNotify() {
 		names[i] = c.Name()
 	}
 	n := notify.NewNotifier(notify.NotifierParams{Store: p.store, Client: p.client, Channels: names,
-		Logger: p.d.Logger.Named("notify"), Now: p.d.Now})
+		Logger: p.d.Logger.Named("notify")})
 	p.events = n
 	p.mux.HandleFunc(tasks.TypeNudge, n.HandleNudge)
 	notify.NewDeliverer(notify.DelivererParams{Store: p.store, Channels: chans, Metrics: p.metrics,
