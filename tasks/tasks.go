@@ -68,6 +68,9 @@ const (
 	TypeReconcile = "onboard:reconcile"
 	// TypeNotify delivers one message to a phone's owner on one channel.
 	TypeNotify = "onboard:notify"
+	// TypeNudge sends a phone's owner link again on every channel the
+	// worker has (the operator's `enqueue notify`).
+	TypeNudge = "onboard:nudge"
 )
 
 // RetryBudget is the number of retries a task gets for transient failures
@@ -308,7 +311,34 @@ func NewNotify(p NotifyPayload, taskID string) (*asynq.Task, error) {
 		asynq.Timeout(notifyTimeout), asynq.Retention(NotifyRetention))
 }
 
+// NudgePayload is the payload of TypeNudge: a member of the phone whose
+// owner is told again, and the second the operator asked (it names the
+// messages, so a later nudge is a message of its own).
+type NudgePayload struct {
+	AccountID string `json:"account_id"`
+	At        int64  `json:"at"`
+}
+
+// nudgeRetention keeps a nudge's task ID taken for a while, so the same
+// nudge given twice in one second is one.
+const nudgeRetention = time.Hour
+
+// NewNudge returns the task that sends the owner link of accountID's phone
+// again, asked at at: one per member and second.
+func NewNudge(accountID string, at time.Time) (*asynq.Task, error) {
+	p := NudgePayload{AccountID: accountID, At: at.Unix()}
+	return newTask(TypeNudge, p, asynq.Queue(QueueNotify), asynq.TaskID(NudgeTaskID(accountID, at)),
+		asynq.MaxRetry(RetryBudget), asynq.Timeout(notifyTimeout), asynq.Retention(nudgeRetention))
+}
+
+// NudgeTaskID names the nudge of accountID's phone asked at at (to the
+// second).
+func NudgeTaskID(accountID string, at time.Time) string {
+	return "nudge:" + accountID + ":" + strconv.FormatInt(at.Unix(), 10)
+}
+
 // Account is the account ID of each payload (Payload).
+func (p NudgePayload) Account() string         { return p.AccountID }
 func (p SendCodePayload) Account() string      { return p.AccountID }
 func (p NotifyPayload) Account() string        { return p.AccountID }
 func (p CodeSubmittedPayload) Account() string { return p.AccountID }

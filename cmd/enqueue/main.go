@@ -76,7 +76,7 @@ func newRoot() *cobra.Command {
 	}
 	a.cfg.Register(root.PersistentFlags(), config.Producer)
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.init(cmd) }
-	root.AddCommand(a.membersCmd(), a.codeCmd(), a.reconcileCmd(), a.resumeCmd(), a.discoverCmd(), a.cancelCmd())
+	root.AddCommand(a.membersCmd(), a.codeCmd(), a.reconcileCmd(), a.resumeCmd(), a.discoverCmd(), a.cancelCmd(), a.notifyCmd())
 	return root
 }
 

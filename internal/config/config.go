@@ -285,6 +285,10 @@ func (c *Config) validateNotify() []error {
 			"ONBOARD_SMTP_URL (--smtp-url): want smtp://user:pass@host:587 or smtps://user:pass@host:465")
 		check(c.SMTPFrom != "", "ONBOARD_SMTP_FROM (--smtp-from) is empty: owner emails need a sender address")
 	}
+	if c.SMTPCAFile != "" {
+		_, err := os.Stat(c.SMTPCAFile)
+		check(err == nil, "ONBOARD_SMTP_CA_FILE (--smtp-ca-file) %q: cannot be read", c.SMTPCAFile)
+	}
 	check(c.SMTPFrom == "" || strings.Contains(c.SMTPFrom, "@"), "ONBOARD_SMTP_FROM (--smtp-from) %q: not an email address", c.SMTPFrom)
 	check(c.NotifyWebhook == "" || c.NotifySecret != "", "ONBOARD_NOTIFY_WEBHOOK is set without ONBOARD_NOTIFY_SECRET: the webhook's body must be signed")
 	check(c.NotifyDingTalk == "" || c.NotifyDingTalkSecret != "", "ONBOARD_NOTIFY_DINGTALK is set without ONBOARD_NOTIFY_DINGTALK_SECRET: the robot needs its signing secret")

@@ -1,8 +1,9 @@
 // Package demo runs the whole job end to end on one machine with nothing
 // but Go: an embedded Redis (or REDIS_URL), the sandbox cloud, a worker
-// assembled exactly as cmd/worker assembles it, the example roster, and
-// simulated phone owners who read their SMS and hand codes in through the
-// HTTP API after human-like delays.
+// assembled exactly as cmd/worker assembles it, the example roster, a mail
+// server that catches the emails to the phones' owners, and simulated
+// owners who take the owner link from their email and the code from their
+// phone, and hand it in on the owner page after human-like delays.
 package demo
 
 import (
@@ -27,6 +28,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/config"
 	"github.com/rdonboard/rdonboard/internal/redisconn"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/simworld"
 	"github.com/rdonboard/rdonboard/internal/worker"
 )
 
@@ -79,13 +81,17 @@ func Run(ctx context.Context, o Options) error {
 }
 
 func run(ctx context.Context, o Options, rdb redis.UniversalClient, sb *sandbox.Server, cloudURL string, log *zap.Logger) error {
-	token := randomToken()
-	w, stopWorker, err := startWorker(ctx, rdb, cloudURL, token, log)
+	mail, err := simworld.StartMail(simworld.MailOptions{Dir: o.OutDir})
+	if err != nil {
+		return err
+	}
+	defer mail.Stop()
+	_, stopWorker, err := startWorker(ctx, rdb, cloudURL, mail, log)
 	if err != nil {
 		return err
 	}
 	defer stopWorker()
-	d := &driver{o: o, rdb: rdb, sandbox: sb, cloudURL: cloudURL, apiURL: "http://" + w.HTTPAddr(), token: token}
+	d := &driver{o: o, rdb: rdb, mail: mail, sandbox: sb, cloudURL: cloudURL}
 	n, err := d.enqueue(ctx)
 	if err != nil {
 		return err
@@ -95,7 +101,7 @@ func run(ctx context.Context, o Options, rdb redis.UniversalClient, sb *sandbox.
 		return err
 	}
 	err = d.watch(ctx, n)
-	owners.stop()
+	owners.Stop()
 	if rerr := d.report(ctx, owners); rerr != nil && err == nil {
 		err = rerr
 	}
@@ -158,9 +164,16 @@ func startSandbox(faultsPath string) (*sandbox.Server, string, func(), error) {
 	return sb, "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
-func startWorker(ctx context.Context, rdb redis.UniversalClient, cloudURL, token string, log *zap.Logger) (*worker.Worker, func(), error) {
+func startWorker(ctx context.Context, rdb redis.UniversalClient, cloudURL string, mail *simworld.MailServer, log *zap.Logger) (*worker.Worker, func(), error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, nil, err
+	}
 	cfg := config.Defaults()
-	cfg.CloudEndpoint, cfg.CallbackToken, cfg.HTTPAddr = cloudURL, token, "127.0.0.1:0"
+	// The owner links name the worker's address: it must be a real port.
+	cfg.CloudEndpoint, cfg.CallbackToken, cfg.HTTPAddr, cfg.LinkSecret = cloudURL, randomToken(), addr, randomToken()
+	// Owners are told by email, caught by the demo's own mail server.
+	cfg.SMTPURL, cfg.SMTPFrom, cfg.SMTPCAFile = mail.URL(), "onboard@demo.example", mail.CAFile
 	cfg.SendQPS, cfg.BindQPS, cfg.GetQPS = 10, 10, 20
 	cfg.MaxSends, cfg.MaxCodeAttempts, cfg.Concurrency = maxSends, 3, 12
 	// Shared phones get one SMS at a time; a short gap keeps the demo short.
@@ -199,6 +212,16 @@ func randomToken() string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// freeAddr returns a free loopback address.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 // errIncomplete reports members that did not end as the demo predicts.

@@ -1,30 +1,30 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/mattn/go-isatty"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/simworld"
 	"github.com/rdonboard/rdonboard/internal/status"
+	"github.com/rdonboard/rdonboard/internal/web"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -41,10 +41,9 @@ var predicted = map[member.State]int64{member.Bound: 42, member.AlreadyBound: 1,
 type driver struct {
 	o        Options
 	rdb      redis.UniversalClient
+	mail     *simworld.MailServer
 	sandbox  *sandbox.Server
 	cloudURL string
-	apiURL   string
-	token    string
 	started  time.Time
 }
 
@@ -87,144 +86,43 @@ func (d *driver) enqueue(ctx context.Context) (int64, error) {
 	return sum.Accepted, ingest.WriteSummary(d.o.Out, sum, rejectsPath)
 }
 
-// owners simulates the people holding the phones. Each knows only their
-// phone and the SMS it received (code and time, not the account), and
-// hands each code in by phone.
-type owners struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	posted map[int]int
-	typoed bool
-}
-
-// firstTypo reports whether the typing owner has yet to make the one typo.
-func (o *owners) firstTypo() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	first := !o.typoed
-	o.typoed = true
-	return first
-}
-
-func (o *owners) stop() {
-	o.cancel()
-	o.wg.Wait()
-}
-
-// habit is how a phone's owner answers.
-type habit int
-
-const (
-	answers habit = iota
-	typesWrongFirst
-	neverAnswers
-)
-
-func (d *driver) startOwners(ctx context.Context) (*owners, error) {
+// startOwners starts the simulated phone owners. Each knows only their
+// mailbox and their phone: they take the owner link from the email, read
+// each code on the phone's own view (code and time, not the account) and
+// hand it in on the owner page, after a moment to read and type.
+func (d *driver) startOwners(ctx context.Context) (*simworld.PageOwners, error) {
 	phones, err := d.phones(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	o := &owners{cancel: cancel, posted: map[int]int{}}
-	o.wg.Add(1)
-	go func() {
-		defer o.wg.Done()
-		d.readSMS(ctx, o, phones)
-	}()
-	return o, nil
+	return simworld.StartPageOwners(ctx, simworld.PageOwnersParams{Mail: d.mail, CloudURL: d.cloudURL,
+		LinkPath: web.OwnerPath, Phones: phones, Poll: 200 * time.Millisecond,
+		Think: func() time.Duration { return time.Duration(500+rand.IntN(2500)) * time.Millisecond }}), nil
 }
 
-// phones returns the phones of the roster as stored, each with its owner's
-// habit: the owners of the typo and silent accounts' phones misbehave.
-func (d *driver) phones(ctx context.Context) (map[string]habit, error) {
+// phones returns the owner of each phone of the roster, as stored, with
+// the address the roster gives: the owners of the typo and silent
+// accounts' phones misbehave.
+func (d *driver) phones(ctx context.Context) (map[string]simworld.Owner, error) {
 	store := member.New(d.rdb, member.Options{})
-	out := map[string]habit{}
-	err := store.ListPhones(ctx, func(ph string) error { out[ph] = answers; return nil })
+	out := map[string]simworld.Owner{}
+	err := store.ListPhones(ctx, func(ph string) error {
+		sum, err := store.PhoneSummary(ctx, ph)
+		out[ph] = simworld.Owner{Email: sum.Email}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	for id, h := range map[string]habit{typoAccount: typesWrongFirst, silentAccount: neverAnswers} {
+	for id, habit := range map[string]simworld.Owner{typoAccount: {TypoFirst: true}, silentAccount: {Never: true}} {
 		m, err := store.Get(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("demo account %s: %w", id, err)
 		}
-		out[m.Phone] = h
+		habit.Email = out[m.Phone].Email
+		out[m.Phone] = habit
 	}
 	return out, nil
-}
-
-// readSMS polls each phone's own view in the sandbox, as its owner reads
-// the messages, and answers each new SMS.
-func (d *driver) readSMS(ctx context.Context, o *owners, phones map[string]habit) {
-	seen := map[string]int{}
-	for ctx.Err() == nil {
-		for ph, h := range phones {
-			var view []sandbox.PhoneSMS
-			if err := getJSON(ctx, d.cloudURL+"/sandbox/phones/"+url.PathEscape(ph)+"/sms", &view); err != nil {
-				continue
-			}
-			for _, sms := range view[min(seen[ph], len(view)):] {
-				d.answer(ctx, o, ph, h, sms.Code)
-			}
-			seen[ph] = len(view)
-		}
-		sleep(ctx, 200*time.Millisecond)
-	}
-}
-
-func (d *driver) answer(ctx context.Context, o *owners, ph string, h habit, code string) {
-	if h == neverAnswers {
-		return
-	}
-	o.wg.Add(1)
-	go func() {
-		defer o.wg.Done()
-		// A person needs a moment to read and type.
-		sleep(ctx, time.Duration(500+rand.IntN(2500))*time.Millisecond)
-		if h == typesWrongFirst && o.firstTypo() {
-			o.record(d.postCode(ctx, ph, typo(code)))
-			sleep(ctx, time.Second)
-		}
-		o.record(d.postCode(ctx, ph, code))
-	}()
-}
-
-func (o *owners) record(status int) {
-	o.mu.Lock()
-	o.posted[status]++
-	o.mu.Unlock()
-}
-
-// typo returns the code with its last two digits swapped, or changed.
-func typo(code string) string {
-	b := []byte(code)
-	if b[4] == b[5] {
-		b[5] = '0' + (b[5]-'0'+1)%10
-	} else {
-		b[4], b[5] = b[5], b[4]
-	}
-	return string(b)
-}
-
-// postCode hands a code in by phone, as the owner page or a chat robot
-// would for an owner who knows only their phone.
-func (d *driver) postCode(ctx context.Context, ph, code string) int {
-	body, _ := json.Marshal(map[string]string{"phone": ph, "code": code})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.apiURL+"/v1/codes", bytes.NewReader(body))
-	if err != nil {
-		return 0
-	}
-	req.Header.Set("Authorization", "Bearer "+d.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 func getJSON(ctx context.Context, url string, v any) error {
@@ -238,15 +136,6 @@ func getJSON(ctx context.Context, url string, v any) error {
 	}
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
 
 // watch shows live progress until every member is terminal.
@@ -302,7 +191,7 @@ func isTerminal(w io.Writer) bool {
 
 // report prints what `worker status` would, the members that need a
 // person, and checks the outcome against the prediction.
-func (d *driver) report(ctx context.Context, o *owners) error {
+func (d *driver) report(ctx context.Context, o *simworld.PageOwners) error {
 	store := member.New(d.rdb, member.Options{})
 	src := status.Source{Store: store, Insp: asynq.NewInspectorFromRedisClient(d.rdb),
 		Pause: pause.New(d.rdb, store.Prefix(), tasks.CloudQueues)}
@@ -318,8 +207,9 @@ func (d *driver) report(ctx context.Context, o *owners) error {
 		return err
 	}
 	st := d.sandbox.Stats()
-	fmt.Fprintf(d.o.Out, "\nsandbox: %d SMS sent, %d phones bound, calls %v\nowners' answers by HTTP status: %v\n",
-		st.SMSSent, len(st.Binds), st.Calls, o.posted)
+	fmt.Fprintf(d.o.Out, "\nsandbox: %d SMS sent, %d phones bound, calls %v\nowner page answers to the codes handed in, by HTTP status: %v\n",
+		st.SMSSent, len(st.Binds), st.Calls, o.Statuses())
+	d.told(ctx)
 	if err := d.overlaps(ctx); err != nil {
 		return err
 	}
@@ -357,4 +247,39 @@ func checkPrediction(got map[member.State]int64) error {
 		}
 	}
 	return nil
+}
+
+// told prints how many owners each channel told, and of what, once the
+// messages still queued have gone out (the outcome follows the last
+// member of a phone by a moment).
+func (d *driver) told(ctx context.Context) {
+	insp := asynq.NewInspectorFromRedisClient(d.rdb)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		info, err := insp.GetQueueInfo(tasks.QueueNotify)
+		if err == nil && info.Pending+info.Active+info.Scheduled+info.Retry == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lz := i18n.New(i18n.Chinese, time.UTC)
+	events := map[string]int{}
+	owners := map[string]bool{}
+	for _, m := range d.mail.Mails() {
+		subject, _, _, err := m.Parts()
+		if err != nil {
+			continue
+		}
+		owners[strings.Join(m.To, ",")] = true
+		switch subject {
+		case lz.T(i18n.ReminderSubject):
+			events["reminder"]++
+		case lz.T(i18n.DoneSubject):
+			events["done"]++
+		default:
+			events["owner_link"]++
+		}
+	}
+	fmt.Fprintf(d.o.Out, "owners told: email %d (owner_link %d, reminder %d, done %d), caught by the demo's mail server\n",
+		len(owners), events["owner_link"], events["reminder"], events["done"])
 }

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -33,6 +32,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/simworld"
 	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/internal/worker"
 )
@@ -59,6 +59,9 @@ type Options struct {
 	// roster rule (config.SiteChina or config.SiteInternational); default
 	// china.
 	Site string
+	// NotifyRates overrides the chat robots' rates in the workers (see
+	// worker.Deps); default their documented rates.
+	NotifyRates map[string]float64
 }
 
 // Env is a running rdonboard.
@@ -70,6 +73,7 @@ type Env struct {
 	Sandbox  *sandbox.Server
 	CloudURL string
 	now      clock.Func
+	rates    map[string]float64
 	Client   *asynq.Client
 	Config   config.Config
 	logs     *syncBuffer
@@ -82,7 +86,7 @@ type Env struct {
 // Start starts an Env; everything stops when the test ends.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
-	e := &Env{t: t, RedisURL: opts.RedisURL, logs: &syncBuffer{}, now: opts.Now.Or()}
+	e := &Env{t: t, RedisURL: opts.RedisURL, logs: &syncBuffer{}, now: opts.Now.Or(), rates: opts.NotifyRates}
 	if e.RedisURL == "" {
 		e.RedisURL = redistest.URL(t)
 	}
@@ -163,7 +167,7 @@ func (e *Env) StartWorker() *Proc {
 	rdb := redisconn.Open(ropt)
 	cfg := e.Config
 	cfg.HTTPAddr = e.listenAddr(cfg.HTTPAddr)
-	w := worker.Assemble(worker.Deps{Config: cfg, Redis: rdb, Cloud: sdk, Now: e.now,
+	w := worker.Assemble(worker.Deps{Config: cfg, Redis: rdb, Cloud: sdk, Now: e.now, NotifyRates: e.rates,
 		Logger: e.Logger.With(zap.Int("proc", len(e.workers)))})
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proc{W: w, cancel: cancel, done: make(chan error, 1), rdb: rdb, sdk: sdk}
@@ -234,19 +238,15 @@ func (e *Env) Worker(i int) *Proc {
 	return e.workers[i]
 }
 
-// Row is one roster row; Name is its display_name (may be empty).
-type Row struct{ AccountID, Phone, Name string }
+// Row is one roster row (simworld.Member); Name is its display_name and
+// Email its owner's address (either may be empty).
+type Row = simworld.Member
 
 // Enqueue runs `enqueue members` on rows (through the real CSV reader and
 // ingest) into batch.
 func (e *Env) Enqueue(batch string, rows []Row, opts ingest.Options) ingest.Summary {
 	e.t.Helper()
-	var b strings.Builder
-	b.WriteString("account_id,mobile_phone,display_name\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "%s,%s,%s\n", r.AccountID, r.Phone, r.Name)
-	}
-	rd, err := roster.NewReaderWith(strings.NewReader(b.String()), roster.Options{Site: phone.Site(e.Config.Site)})
+	rd, err := roster.NewReaderWith(strings.NewReader(simworld.RosterCSV(rows)), roster.Options{Site: phone.Site(e.Config.Site)})
 	if err != nil {
 		e.t.Fatalf("harness: roster: %v", err)
 	}
@@ -259,15 +259,8 @@ func (e *Env) Enqueue(batch string, rows []Row, opts ingest.Options) ingest.Summ
 }
 
 // Members returns n rows with distinct account IDs and phones, starting at
-// first.
-func Members(first, n int) []Row {
-	rows := make([]Row, n)
-	for i := range rows {
-		k := first + i
-		rows[i] = Row{AccountID: fmt.Sprintf("1%015d", k), Phone: fmt.Sprintf("86-139%08d", k)}
-	}
-	return rows
-}
+// first (simworld.Members).
+func Members(first, n int) []Row { return simworld.Members(first, n) }
 
 // httpClient keeps enough idle connections for many owners answering at
 // once.

@@ -23,7 +23,6 @@ type Notifier struct {
 	keys     *phoneKeys
 	channels []string
 	log      *zap.Logger
-	now      func() time.Time
 }
 
 // NotifierParams are what a Notifier is built from.
@@ -33,8 +32,6 @@ type NotifierParams struct {
 	// Channels are the names of the configured channels (Channel.Name).
 	Channels []string
 	Logger   *zap.Logger
-	// Now is the clock of nudge IDs; default time.Now.
-	Now func() time.Time
 }
 
 // NewNotifier returns a Notifier.
@@ -42,11 +39,8 @@ func NewNotifier(p NotifierParams) *Notifier {
 	if p.Logger == nil {
 		p.Logger = zap.NewNop()
 	}
-	if p.Now == nil {
-		p.Now = time.Now
-	}
 	return &Notifier{store: p.Store, client: p.Client, keys: newPhoneKeys(p.Store.Redis(), p.Store.Prefix()),
-		channels: p.Channels, log: p.Logger, now: p.Now}
+		channels: p.Channels, log: p.Logger}
 }
 
 // CodeSent is told of each code sent to m: the member's first code tells
@@ -76,9 +70,10 @@ func (n *Notifier) Ended(ctx context.Context, m member.Member) {
 // ErrNoMembers reports a nudge for a phone no member has.
 var ErrNoMembers = errors.New("no member has this phone")
 
-// Nudge sends the owner link of phone again now, under task IDs of their
-// own (the operator's `enqueue notify`).
-func (n *Notifier) Nudge(ctx context.Context, phone string) error {
+// Nudge sends the owner link of phone again (the operator's `enqueue
+// notify`, asked at at), under task IDs of their own: a later nudge is a
+// new message, the same nudge delivered twice is one.
+func (n *Notifier) Nudge(ctx context.Context, phone string, at time.Time) error {
 	ms, err := n.store.PhoneMembers(ctx, phone)
 	if err != nil {
 		return err
@@ -86,7 +81,33 @@ func (n *Notifier) Nudge(ctx context.Context, phone string) error {
 	if len(ms) == 0 {
 		return ErrNoMembers
 	}
-	return n.enqueue(ctx, ms[0], OwnerLink, "nudge-"+strconv.FormatInt(n.now().UnixMilli(), 10))
+	return n.enqueue(ctx, ms[0], OwnerLink, "nudge-"+strconv.FormatInt(at.Unix(), 10))
+}
+
+// HandleNudge handles a TypeNudge task: it enqueues the owner link of the
+// member's phone on every channel.
+func (n *Notifier) HandleNudge(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.Decode[tasks.NudgePayload](t)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	m, err := n.store.Get(ctx, p.AccountID)
+	if errors.Is(err, member.ErrNotFound) {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	return n.Nudge(ctx, m.Phone, time.Unix(p.At, 0))
+}
+
+// DropNudge handles TypeNudge on a worker with no channel: the nudge is
+// logged and dropped, since nothing could carry it.
+func DropNudge(log *zap.Logger) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		log.Warn("owner link not sent again: no owner channel is configured (ONBOARD_SMTP_URL, ONBOARD_NOTIFY_*)")
+		return fmt.Errorf("no owner channel configured: %w", asynq.SkipRetry)
+	}
 }
 
 // enqueue puts the message of ev about m's phone on the notify queue, one

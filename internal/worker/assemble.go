@@ -31,6 +31,10 @@ type Deps struct {
 	// Now is the one clock of the process, handed to every part that reads
 	// the time; default clock.Real.
 	Now clock.Func
+	// NotifyRates overrides the chat robots' documented rates (messages
+	// per second per channel), for trials and tests that send many
+	// messages; default notify.Rates.
+	NotifyRates map[string]float64
 }
 
 // parts are the shared pieces of a worker process, built once and handed to

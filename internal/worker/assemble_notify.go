@@ -7,6 +7,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/notify"
 	"github.com/rdonboard/rdonboard/internal/web"
+	"github.com/rdonboard/rdonboard/tasks"
 )
 
 // addNotify builds the configured owner channels, the Notifier the flow
@@ -19,16 +20,19 @@ func (p *parts) addNotify() {
 		return
 	}
 	if len(chans) == 0 {
+		p.mux.Handle(tasks.TypeNudge, notify.DropNudge(p.d.Logger.Named("notify")))
 		return
 	}
 	names := make([]string, len(chans))
 	for i, c := range chans {
 		names[i] = c.Name()
 	}
-	p.events = notify.NewNotifier(notify.NotifierParams{Store: p.store, Client: p.client, Channels: names,
-		Logger: p.d.Logger.Named("notify"), Now: p.d.Now})
+	n := notify.NewNotifier(notify.NotifierParams{Store: p.store, Client: p.client, Channels: names,
+		Logger: p.d.Logger.Named("notify")})
+	p.events = n
+	p.mux.HandleFunc(tasks.TypeNudge, n.HandleNudge)
 	notify.NewDeliverer(notify.DelivererParams{Store: p.store, Channels: chans, Metrics: p.metrics,
-		Links: p.ownerLinks(), Logger: p.d.Logger.Named("notify"), Now: p.d.Now}).Register(p.mux)
+		Links: p.ownerLinks(), Logger: p.d.Logger.Named("notify"), Now: p.d.Now, Rates: p.d.NotifyRates}).Register(p.mux)
 }
 
 // ownerLinks gives messages the phone's owner link, or nil when links are

@@ -3,7 +3,6 @@ package reliability
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/redisconn"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/simworld"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -169,12 +169,13 @@ func (r *rig) producerEnv() map[string]string {
 // row is one roster row.
 type row struct{ id, phone string }
 
-// members returns n rows with distinct account IDs and phones from first.
+// members returns n rows with distinct account IDs and phones from first
+// (simworld.Members).
 func members(first, n int) []row {
+	ms := simworld.Members(first, n)
 	rows := make([]row, n)
-	for i := range rows {
-		k := first + i
-		rows[i] = row{id: fmt.Sprintf("1%015d", k), phone: fmt.Sprintf("86-137%08d", k)}
+	for i, m := range ms {
+		rows[i] = row{id: m.AccountID, phone: m.Phone}
 	}
 	return rows
 }
@@ -182,13 +183,12 @@ func members(first, n int) []row {
 // writeRoster writes rows as a roster CSV and returns its path.
 func writeRoster(t testing.TB, name string, rows []row) string {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString("account_id,mobile_phone\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "%s,%s\n", r.id, r.phone)
+	ms := make([]simworld.Member, len(rows))
+	for i, r := range rows {
+		ms[i] = simworld.Member{AccountID: r.id, Phone: r.phone}
 	}
 	path := filepath.Join(t.TempDir(), name+".csv")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(simworld.RosterCSV(ms)), 0o600); err != nil {
 		t.Fatalf("write roster: %v", err)
 	}
 	return path
