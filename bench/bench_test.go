@@ -115,7 +115,7 @@ func median(vs []float64) float64 {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // usedMemory returns the server's INFO memory used_memory, in bytes.
-func usedMemory(b *testing.B, rdb *redis.Client) int64 {
+func usedMemory(b *testing.B, rdb redis.UniversalClient) int64 {
 	b.Helper()
 	info, err := rdb.Info(context.Background(), "memory").Result()
 	if err != nil {
@@ -136,7 +136,7 @@ func usedMemory(b *testing.B, rdb *redis.Client) int64 {
 
 // redisCPU returns the CPU time the server has used (INFO cpu, user plus
 // system), to tell the server's share of a run from the client's.
-func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+func redisCPU(b *testing.B, rdb redis.UniversalClient) time.Duration {
 	b.Helper()
 	info, err := rdb.Info(context.Background(), "cpu").Result()
 	if err != nil {
@@ -171,13 +171,13 @@ func selfCPU(b *testing.B) time.Duration {
 // Redis server measured), so that a figure taken while others' tests ran
 // can be told apart.
 type loadMeter struct {
-	rdb                  *redis.Client
+	rdb                  redis.UniversalClient
 	start                time.Time
 	busy, self, redisCPU time.Duration
 }
 
 // startLoad starts measuring; rdb is the server the run uses.
-func startLoad(b *testing.B, rdb *redis.Client) *loadMeter {
+func startLoad(b *testing.B, rdb redis.UniversalClient) *loadMeter {
 	b.Helper()
 	return &loadMeter{rdb: rdb, start: time.Now(), busy: machineBusy(b), self: ownCPU(b), redisCPU: redisCPU(b, rdb)}
 }

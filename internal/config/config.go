@@ -52,7 +52,8 @@ type Config struct {
 	LogLevel string
 	// CloudTimeout bounds one cloud call.
 	CloudTimeout time.Duration
-	// PollInterval is how often an idle worker looks for new tasks.
+	// PollInterval is the longest an idle worker waits for a task to be
+	// announced before it looks at its queues anyway; default 1 s.
 	PollInterval time.Duration
 	// LinkSecret signs the self-service code links; empty disables them.
 	LinkSecret string
@@ -135,7 +136,7 @@ var settings = []setting{
 	{"ONBOARD_LOG_FORMAT", "log-format", "log encoder: json or console (default json, console on a terminal)", str(func(c *Config) *string { return &c.LogFormat }, "")},
 	{"ONBOARD_LOG_LEVEL", "log-level", "log level: debug, info, warn, error", str(func(c *Config) *string { return &c.LogLevel }, "info")},
 	{"ONBOARD_CLOUD_TIMEOUT", "cloud-timeout", "time limit of one cloud call", duration(func(c *Config) *time.Duration { return &c.CloudTimeout }, 15*time.Second)},
-	{"ONBOARD_POLL_INTERVAL", "poll-interval", "how often an idle worker looks for new tasks", duration(func(c *Config) *time.Duration { return &c.PollInterval }, 10*time.Millisecond)},
+	{"ONBOARD_POLL_INTERVAL", "poll-interval", "longest an idle worker waits for a task to be announced before it looks anyway (tasks from clients that do not announce wait up to this long)", duration(func(c *Config) *time.Duration { return &c.PollInterval }, time.Second)},
 	{"ONBOARD_LINK_SECRET", "link-secret", "secret signing the self-service code links (at least 16 characters; without it links are off); prefer the variable", str(func(c *Config) *string { return &c.LinkSecret }, "")},
 	{"ONBOARD_PUBLIC_URL", "public-url", "base URL of the worker's HTTP server as phone owners reach it, for the links (default http://ONBOARD_HTTP_ADDR)", str(func(c *Config) *string { return &c.PublicURL }, "")},
 	{"ONBOARD_LIST_QPS", "list-qps", "ListAccounts calls per second, across all processes", float(func(c *Config) *float64 { return &c.ListQPS }, 10)},

@@ -29,6 +29,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/phone"
+	"github.com/rdonboard/rdonboard/internal/redisconn"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
@@ -64,7 +65,7 @@ type Options struct {
 type Env struct {
 	t        testing.TB
 	RedisURL string
-	Redis    *redis.Client
+	Redis    redis.UniversalClient
 	Store    *member.Store
 	Sandbox  *sandbox.Server
 	CloudURL string
@@ -85,11 +86,11 @@ func Start(t testing.TB, opts Options) *Env {
 	if e.RedisURL == "" {
 		e.RedisURL = redistest.URL(t)
 	}
-	ropt, err := redis.ParseURL(e.RedisURL)
+	ropt, err := redisconn.Parse(e.RedisURL, redisconn.Options{})
 	if err != nil {
 		t.Fatalf("harness: %v", err)
 	}
-	e.Redis = redis.NewClient(ropt)
+	e.Redis = redisconn.Open(ropt)
 	e.Store = member.New(e.Redis, member.Options{Now: e.now})
 	e.Client = asynq.NewClientFromRedisClient(e.Redis)
 	e.Logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(e.logs), zap.DebugLevel))
@@ -144,7 +145,7 @@ type Proc struct {
 	URL    string
 	cancel context.CancelFunc
 	done   chan error
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	sdk    *cloud.SDK
 }
 
@@ -156,8 +157,10 @@ func (e *Env) StartWorker() *Proc {
 	if err != nil {
 		e.t.Fatalf("harness: cloud client: %v", err)
 	}
-	ropt, _ := redis.ParseURL(e.RedisURL)
-	rdb := redis.NewClient(ropt)
+	// Parsed as the worker binary parses REDIS_URL, so a harness on a
+	// redis-sentinel:// URL follows a failover as a real worker does.
+	ropt, _ := redisconn.Parse(e.RedisURL, redisconn.Options{})
+	rdb := redisconn.Open(ropt)
 	cfg := e.Config
 	cfg.HTTPAddr = e.listenAddr(cfg.HTTPAddr)
 	w := worker.Assemble(worker.Deps{Config: cfg, Redis: rdb, Cloud: sdk, Now: e.now,

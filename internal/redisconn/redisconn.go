@@ -19,6 +19,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/rdonboard/rdonboard/internal/wake"
 )
 
 // Options configures a connection beyond what the URL says.
@@ -92,9 +94,12 @@ func trust(cfg *tls.Config, caFile string) error {
 	return nil
 }
 
-// Open returns the go-redis client for opt.
+// Open returns the go-redis client for opt. It announces the queues it puts
+// tasks on (internal/wake), so that idle workers pick them up at once.
 func Open(opt asynq.RedisConnOpt) redis.UniversalClient {
-	return opt.MakeRedisClient().(redis.UniversalClient)
+	rdb := opt.MakeRedisClient().(redis.UniversalClient)
+	wake.Announce(rdb)
+	return rdb
 }
 
 // Ping checks that Redis answers within timeout, with an error that names

@@ -15,12 +15,15 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -28,6 +31,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/flow"
+	"github.com/rdonboard/rdonboard/internal/wake"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -51,7 +55,8 @@ type Params struct {
 	// Concurrency is the number of handlers of the process, split across the
 	// lanes.
 	Concurrency int
-	// PollInterval is how often an idle lane looks for tasks.
+	// PollInterval is the longest an idle lane waits for a task to be
+	// announced (internal/wake) before it looks at its queues anyway.
 	PollInterval time.Duration
 	Logger       *zap.Logger
 	// HTTP is the HTTP server, or nil.
@@ -94,9 +99,19 @@ func Lanes(concurrency int) []Lane {
 	}
 }
 
+// wakeSlack is asynq's pause after a look that found the queues empty,
+// before the lane's next look, which the wake Hub holds until there is work:
+// it bounds what an announced task waits on top of its announcement.
+const wakeSlack = 2 * time.Millisecond
+
+// janitorInterval is how often a lane deletes completed tasks kept for
+// their retention (asynq's default: 8 s); the flow keeps none.
+const janitorInterval = time.Minute
+
 // Worker is a running worker process.
 type Worker struct {
 	p       Params
+	hub     *wake.Hub
 	servers []*asynq.Server
 	ready   chan struct{}
 	addr    string // the HTTP server's address, once listening
@@ -108,6 +123,7 @@ func New(p Params) *Worker {
 		p.Logger = zap.NewNop()
 	}
 	w := &Worker{p: p, ready: make(chan struct{})}
+	w.hub = wake.NewHub(wake.Params{Redis: p.Redis, Lanes: laneQueues(Lanes(p.Concurrency)), Idle: p.PollInterval})
 	for _, l := range Lanes(p.Concurrency) {
 		w.servers = append(w.servers, asynq.NewServerFromRedisClient(p.Redis, w.config(l)))
 	}
@@ -122,13 +138,26 @@ func (w *Worker) config(l Lane) asynq.Config {
 		StrictPriority:           true,
 		IsFailure:                flow.IsFailure,
 		RetryDelayFunc:           flow.RetryDelay,
-		TaskCheckInterval:        w.p.PollInterval,
+		TaskCheckInterval:        wakeSlack,
 		DelayedTaskCheckInterval: l.DelayedCheck,
+		JanitorInterval:          janitorInterval,
 		ShutdownTimeout:          ShutdownTimeout,
 		Logger:                   log.Sugar(),
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler:             asynq.ErrorHandlerFunc(w.taskError),
 	}
+}
+
+// laneQueues lists each lane's queues, highest priority first, as its
+// server looks at them.
+func laneQueues(lanes []Lane) [][]string {
+	var out [][]string
+	for _, l := range lanes {
+		qs := slices.Collect(maps.Keys(l.Queues))
+		slices.SortFunc(qs, func(a, b string) int { return cmp.Compare(l.Queues[b], l.Queues[a]) })
+		out = append(out, qs)
+	}
+	return out
 }
 
 // taskError logs a handler's error: a snooze quietly, a failure loudly.
@@ -147,6 +176,7 @@ func (w *Worker) taskError(ctx context.Context, t *asynq.Task, err error) {
 // server first (no new codes), then the components, then the lanes (in-flight
 // tasks finish or go back to their queue).
 func (w *Worker) Run(ctx context.Context) error {
+	_ = w.hub.Start(ctx)
 	for i, s := range w.servers {
 		if err := s.Start(w.p.Handler); err != nil {
 			w.stopServers(i)
@@ -235,6 +265,9 @@ func (w *Worker) shutdown(components int) {
 }
 
 func (w *Worker) stopServers(n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = w.hub.Shutdown(ctx)
 	for _, s := range w.servers[:n] {
 		s.Shutdown()
 	}
