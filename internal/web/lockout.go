@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"net"
 	"net/http"
@@ -46,13 +47,28 @@ type lockout struct {
 	limit  Limit
 	now    func() time.Time
 	logger *zap.Logger
+	// lanes queue this worker's tries in process, Burst at a time per
+	// lane (an address always takes the same lane), so tries of a busy
+	// address wait their turn here instead of polling Redis.
+	lanes [64]chan struct{}
 }
 
 func newLockout(rdb redis.UniversalClient, prefix string, now func() time.Time, logger *zap.Logger) *lockout {
 	if rdb == nil {
 		return nil
 	}
-	return &lockout{rdb: rdb, prefix: prefix + "login:", limit: TokenLimit, now: now, logger: logger}
+	l := &lockout{rdb: rdb, prefix: prefix + "login:", limit: TokenLimit, now: now, logger: logger}
+	for i := range l.lanes {
+		l.lanes[i] = make(chan struct{}, TokenLimit.Burst)
+	}
+	return l
+}
+
+// lane is the in-process queue of addr.
+func (l *lockout) lane(addr string) chan struct{} {
+	h := fnv.New32a()
+	h.Write([]byte(addr))
+	return l.lanes[h.Sum32()%uint32(len(l.lanes))]
 }
 
 // heldFor is how long a try in flight may hold its place; one whose worker
@@ -99,9 +115,10 @@ func clientAddr(r *http.Request) string {
 
 // try is one token try holding its place; settle it once compared.
 type try struct {
-	l  *lockout
-	r  *http.Request
-	id string
+	l    *lockout
+	r    *http.Request
+	id   string // "" when Redis did not count it
+	lane chan struct{}
 }
 
 // take holds a try for the address of r, waiting (a little) while tries in
@@ -112,21 +129,30 @@ func (l *lockout) take(ctx context.Context, r *http.Request) (*try, time.Duratio
 	if l == nil {
 		return nil, 0
 	}
-	t := &try{l: l, r: r, id: rand.Text()}
 	waiting, stop := context.WithTimeout(ctx, 2*time.Second)
 	defer stop()
+	lane := l.lane(clientAddr(r))
+	select {
+	case lane <- struct{}{}:
+	case <-waiting.Done():
+		return nil, time.Second
+	}
+	t := &try{l: l, r: r, id: rand.Text(), lane: lane}
 	for pause := 2 * time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
 		ms, err := l.run(ctx, r, "take", t.id)
 		switch {
 		case err != nil:
 			l.logger.Warn("cannot count a token try; comparing it uncounted", zap.Error(err))
-			return nil, 0
+			t.id = "" // nothing to settle in Redis
+			return t, 0
 		case ms == 0:
 			return t, 0
 		case ms > 0:
+			<-lane
 			l.logger.Warn("too many wrong tokens; address refused for a while", zap.String("client", clientAddr(r)))
 			return nil, time.Duration(ms) * time.Millisecond
 		case !sleep(waiting, pause):
+			<-lane
 			return nil, time.Second
 		}
 	}
@@ -147,6 +173,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // settle counts the try when its token was wrong, and drops it when right.
 func (t *try) settle(ctx context.Context, right bool) {
 	if t == nil {
+		return
+	}
+	defer func() { <-t.lane }()
+	if t.id == "" {
 		return
 	}
 	op := "settle_wrong"

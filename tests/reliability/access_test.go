@@ -2,6 +2,8 @@ package reliability
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,13 +38,16 @@ func TestAccessNeedsToken(t *testing.T) {
 		"token prefix":       "Bearer " + token[:len(token)-1],
 		"token with more":    "Bearer " + token + "x",
 	}
-	for _, rt := range routes {
+	for i, rt := range routes {
+		// Each route from an address of its own: the worker refuses an
+		// address after 10 wrong tokens in all (TestLoginRefusesAnAddressThatGuesses).
+		c := clientFrom(t, fmt.Sprintf("127.0.0.%d", 10+i))
 		for name, auth := range auths {
-			if status, _ := call(t, w.URL, rt.method, rt.path, rt.body, auth); status != http.StatusUnauthorized {
+			if status, _ := callFrom(t, c, w.URL, rt.method, rt.path, rt.body, auth); status != http.StatusUnauthorized {
 				t.Errorf("%s %s with %s: %s, want 401", rt.method, rt.path, name, describe(status))
 			}
 		}
-		if status, body := call(t, w.URL, rt.method, rt.path, rt.body, "Bearer "+token); status != rt.open {
+		if status, body := callFrom(t, c, w.URL, rt.method, rt.path, rt.body, "Bearer "+token); status != rt.open {
 			t.Errorf("%s %s with the token: %s, want %d\n%.300s", rt.method, rt.path, describe(status), rt.open, body)
 		}
 	}
@@ -51,6 +56,12 @@ func TestAccessNeedsToken(t *testing.T) {
 // call sends one request with the Authorization header auth (none if
 // empty), as a script would (no Accept: text/html).
 func call(t *testing.T, base, method, path, body, auth string) (int, string) {
+	t.Helper()
+	return callFrom(t, client, base, method, path, body, auth)
+}
+
+// callFrom is call through c.
+func callFrom(t *testing.T, c *http.Client, base, method, path, body, auth string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
@@ -62,7 +73,23 @@ func call(t *testing.T, base, method, path, body, auth string) (int, string) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return do(req)
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// clientFrom is an HTTP client whose connections come from the loopback
+// address ip.
+func clientFrom(t *testing.T, ip string) *http.Client {
+	t.Helper()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	tr := &http.Transport{DialContext: dialer.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
 // TestCodeGuessing hands in codes that are not a member's: guesses are
