@@ -30,7 +30,7 @@ func TestOperatorRoutesNeedTheToken(t *testing.T) {
 	session := login(t, proc.URL)
 	forged := *session
 	forged.Value = session.Value[:len(session.Value)-2] + "AA"
-	otherKey := loginWith(t, startOther(t).URL, "another-token-90ab12cd") // signed under another token
+	otherKey := loginWith(t, startOther(t).URL, "another-token-90ab12cd") // a session of another deployment
 
 	pages := []string{"/", "/monitoring/", "/monitoring/api/queues"}
 	api := "/v1/members/" + id + "/link"
@@ -158,10 +158,10 @@ func TestDashboardIsReadOnlyAndHidesCodes(t *testing.T) {
 	}
 }
 
-// TestLoginRefusesAnAddressThatGuesses: after web.LoginLimit wrong tokens
-// from one address, the login form refuses that address (429, even the
-// right token) on every worker, while other addresses and the bearer
-// header still get in.
+// TestLoginRefusesAnAddressThatGuesses: after web.TokenLimit wrong tokens
+// from one address, the login form and the bearer header refuse that
+// address (429, even the right token) on every worker, while other
+// addresses and a session it had already still get in.
 func TestLoginRefusesAnAddressThatGuesses(t *testing.T) {
 	t.Parallel()
 	env := harness.Start(t, harness.Options{Workers: 2})
@@ -177,7 +177,8 @@ func TestLoginRefusesAnAddressThatGuesses(t *testing.T) {
 		return resp
 	}
 
-	for i := 1; i <= web.LoginLimit.Burst; i++ {
+	before := post(guesser, first, harness.Token) // a session from before the guessing
+	for i := 1; i <= web.TokenLimit.Burst; i++ {
 		if resp := post(guesser, first, fmt.Sprintf("guess-%d", i)); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("wrong token %d: status %d, want 401", i, resp.StatusCode)
 		}
@@ -187,9 +188,9 @@ func TestLoginRefusesAnAddressThatGuesses(t *testing.T) {
 		retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		if resp.StatusCode != http.StatusTooManyRequests || len(resp.Cookies()) != 0 {
 			t.Errorf("right token after %d wrong ones: status %d, %d cookies; want 429 and none",
-				web.LoginLimit.Burst, resp.StatusCode, len(resp.Cookies()))
+				web.TokenLimit.Burst, resp.StatusCode, len(resp.Cookies()))
 		}
-		if interval := int(web.LoginLimit.Period.Seconds()) / web.LoginLimit.Rate; retry < 1 || retry > interval {
+		if interval := int(web.TokenLimit.Period.Seconds()) / web.TokenLimit.Rate; retry < 1 || retry > interval {
 			t.Errorf("Retry-After %q, want 1 to %d seconds", resp.Header.Get("Retry-After"), interval)
 		}
 	}
@@ -200,8 +201,11 @@ func TestLoginRefusesAnAddressThatGuesses(t *testing.T) {
 	if resp := post(other, first, harness.Token); resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
 		t.Errorf("right token from another address: status %d, want 303 with a session", resp.StatusCode)
 	}
-	if a := do(t, request{url: first + "/", header: bearer(harness.Token)}); a.status != http.StatusOK {
-		t.Errorf("bearer token from the locked-out address: status %d, want 200", a.status)
+	if a := do(t, request{url: first + "/", header: bearer(harness.Token)}); a.status != http.StatusTooManyRequests {
+		t.Errorf("bearer token from the locked-out address: status %d, want 429", a.status)
+	}
+	if a := do(t, request{url: second + "/", header: withCookie(before.Cookies()[0])}); a.status != http.StatusOK {
+		t.Errorf("session started before the guessing, from the locked-out address: status %d, want 200", a.status)
 	}
 }
 

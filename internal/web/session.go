@@ -1,18 +1,15 @@
 package web
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/httpapi"
 )
@@ -24,71 +21,64 @@ const SessionCookie = "rdonboard_session"
 const SessionTTL = 12 * time.Hour
 
 // auth lets operators in: the callback token as a bearer header (scripts),
-// or a session cookie set by the login form (browsers). The cookie holds an
-// expiring session signed with a key derived from the token, never the
-// token; every worker sharing the token accepts it, and changing the token
-// ends every session.
+// or a session cookie set by the login form (browsers). Every token a
+// client sends, at the form or as a bearer header, counts against its
+// address before it is compared (lockout); sessions live in Redis
+// (sessions), so logging out ends one on every worker.
 type auth struct {
-	token string
-	key   []byte
-	now   func() time.Time
+	token    string
+	lockout  *lockout
+	sessions *sessions
+	logger   *zap.Logger
+	// onCompare, when set (tests), is called at each token comparison.
+	onCompare func()
 }
 
-func newAuth(token string, now func() time.Time) *auth {
-	h := hmac.New(sha256.New, []byte(token))
-	h.Write([]byte("rdonboard session key v1"))
-	return &auth{token: token, key: h.Sum(nil), now: now}
-}
-
-// newSession returns a cookie value: a random ID and an expiry, signed.
-func (a *auth) newSession() string {
-	id := make([]byte, 16)
-	_, _ = rand.Read(id)
-	body := base64.RawURLEncoding.EncodeToString(id) + "." + strconv.FormatInt(a.now().Add(SessionTTL).Unix(), 10)
-	return body + "." + base64.RawURLEncoding.EncodeToString(a.mac(body))
-}
-
-func (a *auth) mac(body string) []byte {
-	h := hmac.New(sha256.New, a.key)
-	h.Write([]byte(body))
-	return h.Sum(nil)
-}
-
-// validSession reports whether v is a session this service signed that has
-// not expired.
-func (a *auth) validSession(v string) bool {
-	cut := strings.LastIndexByte(v, '.')
-	if cut < 0 {
-		return false
+// checkToken compares given, a token a client sent, with the callback
+// token, holding one of the address's tries while it does. A refused
+// address gets a wait and no comparison; a right token's try is handed
+// back, a wrong one's stays counted.
+func (a *auth) checkToken(ctx context.Context, r *http.Request, given string) (ok bool, wait time.Duration) {
+	t, wait := a.lockout.take(ctx, r)
+	if wait > 0 {
+		return false, wait
 	}
-	mac, err := base64.RawURLEncoding.Strict().DecodeString(v[cut+1:])
-	if err != nil || !hmac.Equal(mac, a.mac(v[:cut])) {
-		return false
+	if a.onCompare != nil {
+		a.onCompare()
 	}
-	_, exp, _ := strings.Cut(v[:cut], ".")
-	until, err := strconv.ParseInt(exp, 10, 64)
-	return err == nil && a.now().Unix() < until
+	ok = httpapi.TokenMatches(given, a.token)
+	t.settle(ctx, ok)
+	return ok, 0
 }
 
-// allowed reports whether r carries the bearer token or a valid session.
-func (a *auth) allowed(r *http.Request) bool {
-	if httpapi.Bearer(r, a.token) {
-		return true
-	}
+// hasSession reports whether r carries the cookie of a live session.
+func (a *auth) hasSession(r *http.Request) (bool, error) {
 	c, err := r.Cookie(SessionCookie)
-	return err == nil && a.validSession(c.Value)
+	if err != nil {
+		return false, nil
+	}
+	return a.sessions.valid(r.Context(), c.Value)
 }
 
 // guard lets operators through to h: 503 without a configured token; a
 // browser without a session is sent to the login form, any other request
-// gets 401.
+// without a credential gets 401; a bearer token is checked as checkToken
+// does (401 wrong, 429 address refused).
 func (a *auth) guard(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case a.token == "":
+		if a.token == "" {
 			deny(w, r, http.StatusServiceUnavailable, "the dashboard is disabled: set ONBOARD_CALLBACK_TOKEN on the worker")
-		case a.allowed(r):
+			return
+		}
+		ok, err := a.hasSession(r)
+		switch {
+		case err != nil:
+			a.logger.Error("read a session", zap.Error(err))
+			deny(w, r, http.StatusServiceUnavailable, "sessions cannot be read right now; try again")
+		case ok:
 			h.ServeHTTP(w, r)
+		case hasBearer(r):
+			a.requireToken(h).ServeHTTP(w, r)
 		case r.Method == http.MethodGet && wantsHTML(r):
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		default:
@@ -97,6 +87,43 @@ func (a *auth) guard(h http.Handler) http.Handler {
 		}
 	})
 }
+
+func hasBearer(r *http.Request) bool {
+	_, ok := httpapi.BearerToken(r)
+	return ok
+}
+
+// requireToken guards h with the bearer token alone: 503 without a
+// configured token, 401 missing or wrong, 429 with Retry-After while the
+// address is refused.
+func (a *auth) requireToken(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.token == "" {
+			deny(w, r, http.StatusServiceUnavailable, "the API is disabled: set ONBOARD_CALLBACK_TOKEN on the worker")
+			return
+		}
+		given, sent := httpapi.BearerToken(r)
+		ok, wait := false, time.Duration(0)
+		if sent {
+			ok, wait = a.checkToken(r.Context(), r, given)
+		}
+		switch {
+		case ok:
+			h.ServeHTTP(w, r)
+		case wait > 0:
+			w.Header().Set("Retry-After", retryAfter(wait))
+			deny(w, r, http.StatusTooManyRequests, "too many wrong tokens from this address; try again in "+minutes(wait))
+		default:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="rdonboard"`)
+			deny(w, r, http.StatusUnauthorized, "missing or wrong bearer token")
+		}
+	})
+}
+
+// RequireToken guards h the way /v1/ is guarded: the bearer token, wrong
+// ones counted per address (TokenLimit). For the API's and /metrics'
+// routes.
+func (s *Site) RequireToken(h http.Handler) http.Handler { return s.auth.requireToken(h) }
 
 func wantsHTML(r *http.Request) bool { return strings.Contains(r.Header.Get("Accept"), "text/html") }
 
@@ -122,33 +149,56 @@ func (s *Site) loginForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "login", loginView{Next: safeNext(r.URL.Query().Get("next"))})
 }
 
-// login checks the token from the form and sets the session cookie.
+// login checks the token from the form and starts a session.
 func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 	a := s.auth
 	r.Body = http.MaxBytesReader(w, r.Body, formLimit)
 	next := safeNext(r.PostFormValue("next"))
-	if a.token == "" {
-		s.render(w, http.StatusServiceUnavailable, "login", loginView{Next: next, Message: "Login is disabled: set ONBOARD_CALLBACK_TOKEN on the worker."})
+	view := func(code int, msg string) { s.render(w, code, "login", loginView{Next: next, Message: msg}) }
+	switch {
+	case a.token == "":
+		view(http.StatusServiceUnavailable, "Login is disabled: set ONBOARD_CALLBACK_TOKEN on the worker.")
+		return
+	case a.sessions == nil:
+		view(http.StatusServiceUnavailable, "Login needs Redis for its sessions; use the bearer token.")
+		return
+	case s.crossOrigin.Check(r) != nil:
+		view(http.StatusForbidden, "This form was sent from another site. Open /login on this site and try again.")
 		return
 	}
-	if wait := s.lockout.wait(r.Context(), r); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second).Seconds())))
-		s.render(w, http.StatusTooManyRequests, "login", loginView{Next: next,
-			Message: "Too many wrong tokens from this address. Try again in " + minutes(wait) + "."})
+	ok, wait := a.checkToken(r.Context(), r, strings.TrimSpace(r.PostFormValue("token")))
+	switch {
+	case wait > 0:
+		w.Header().Set("Retry-After", retryAfter(wait))
+		view(http.StatusTooManyRequests, "Too many wrong tokens from this address. Try again in "+minutes(wait)+".")
+		return
+	case !ok:
+		view(http.StatusUnauthorized, "That is not the token. Try again.")
 		return
 	}
-	given := sha256.Sum256([]byte(strings.TrimSpace(r.PostFormValue("token"))))
-	want := sha256.Sum256([]byte(a.token))
-	if subtle.ConstantTimeCompare(given[:], want[:]) != 1 {
-		s.lockout.failed(r.Context(), r)
-		s.render(w, http.StatusUnauthorized, "login", loginView{Next: next, Message: "That is not the token. Try again."})
+	value, err := a.sessions.create(r.Context(), clientAddr(r), r.UserAgent())
+	if err != nil {
+		s.p.Logger.Error("start a session", zap.Error(err))
+		view(http.StatusServiceUnavailable, "Cannot log in right now. Try again.")
 		return
 	}
-	http.SetCookie(w, a.cookie(r, a.newSession(), int(SessionTTL.Seconds())))
+	http.SetCookie(w, a.cookie(r, value, int(SessionTTL.Seconds())))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// logout ends the session on every worker and clears the cookie.
 func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
+	if s.crossOrigin.Check(r) != nil {
+		deny(w, r, http.StatusForbidden, "this logout was sent from another site")
+		return
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if err := s.auth.sessions.end(r.Context(), c.Value); err != nil {
+			s.p.Logger.Error("end a session", zap.Error(err))
+			deny(w, r, http.StatusServiceUnavailable, "the session could not be ended right now; try again")
+			return
+		}
+	}
 	http.SetCookie(w, s.auth.cookie(r, "", -1))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -13,11 +13,9 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/hibiken/asynqmon"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"github.com/rdonboard/rdonboard/internal/httpapi"
 	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/intake"
 	"github.com/rdonboard/rdonboard/internal/member"
@@ -53,9 +51,10 @@ type Params struct {
 	// MaxCodeAttempts is the number of codes accepted per send, shown to
 	// phone owners.
 	MaxCodeAttempts int
-	// Redis, when set, counts wrong tokens at the login form per client
-	// address (LoginLimit), for every worker sharing it; keys start with
-	// Prefix.
+	// Redis keeps the operators' sessions and counts wrong tokens per
+	// client address (TokenLimit), for every worker sharing it; keys start
+	// with Prefix. Without it there is no login form (the bearer token
+	// still works) and no count.
 	Redis  redis.UniversalClient
 	Prefix string
 	Logger *zap.Logger
@@ -66,11 +65,13 @@ type Params struct {
 // Site is the web surface. It is a worker component: Shutdown closes the
 // dashboard's connections.
 type Site struct {
-	p       Params
-	auth    *auth
-	lockout *lockout
-	dash    *asynqmon.HTTPHandler
-	pages   map[string]*template.Template
+	p    Params
+	auth *auth
+	dash http.Handler
+	// closeDash closes the dashboard's connections.
+	closeDash   func() error
+	pages       map[string]*template.Template
+	crossOrigin *http.CrossOriginProtection
 }
 
 //go:embed templates
@@ -84,9 +85,15 @@ func New(p Params) *Site {
 	if p.Now == nil {
 		p.Now = time.Now
 	}
-	s := &Site{p: p, auth: newAuth(p.Token, p.Now), lockout: newLockout(p.Redis, p.Prefix, p.Logger), pages: parsePages()}
+	s := &Site{p: p, pages: parsePages(), crossOrigin: http.NewCrossOriginProtection()}
+	s.auth = &auth{token: p.Token, logger: p.Logger,
+		lockout:  newLockout(p.Redis, p.Prefix, p.Now, p.Logger),
+		sessions: newSessions(p.Redis, p.Prefix, p.Token, p.Now)}
+	// Behind a proxy the Host a request names may not be the public one.
+	_ = s.crossOrigin.AddTrustedOrigin(originOf(p.PublicURL))
 	if p.Dashboard != nil {
-		s.dash = newDashboard(p.Dashboard, p.DashboardWritable)
+		dash := newDashboard(p.Dashboard, p.DashboardWritable)
+		s.dash, s.closeDash = dashboardHeaders(dash), dash.Close
 	}
 	return s
 }
@@ -111,14 +118,16 @@ func (s *Site) Routes() map[string]http.Handler {
 	guard := s.auth.guard
 	return map[string]http.Handler{
 		"GET /{$}":                          guard(http.HandlerFunc(s.statusPage)),
-		"/monitoring/":                      guard(s.dashboard()),
+		"/monitoring/":                      s.dashboard(),
 		"GET /login":                        http.HandlerFunc(s.loginForm),
 		"POST /login":                       http.HandlerFunc(s.login),
 		"POST /logout":                      http.HandlerFunc(s.logout),
 		"GET " + LinkPath + "{link}":        http.HandlerFunc(s.codePage),
 		"POST " + LinkPath + "{link}":       http.HandlerFunc(s.submitCode),
-		"GET /v1/members/{account_id}/link": httpapi.RequireToken(s.p.Token, http.HandlerFunc(s.memberLink)),
-		"GET /v1/phones/{phone}/link":       httpapi.RequireToken(s.p.Token, http.HandlerFunc(s.phoneLink)),
+		"GET /v1/members/{account_id}/link": s.RequireToken(http.HandlerFunc(s.memberLink)),
+		"GET /v1/phones/{phone}/link":       s.RequireToken(http.HandlerFunc(s.phoneLink)),
+		"GET /v1/sessions":                  s.RequireToken(http.HandlerFunc(s.listSessions)),
+		"DELETE /v1/sessions/{id}":          s.RequireToken(http.HandlerFunc(s.revokeSession)),
 		"GET " + OwnerPath + "{link}":       http.HandlerFunc(s.ownerPage),
 		"POST " + OwnerPath + "{link}":      http.HandlerFunc(s.submitOwnerCode),
 	}
@@ -129,14 +138,16 @@ func (s *Site) Start(context.Context) error { return nil }
 
 // Shutdown closes the dashboard's Redis connections.
 func (s *Site) Shutdown(context.Context) error {
-	if s.dash == nil {
+	if s.closeDash == nil {
 		return nil
 	}
-	return s.dash.Close()
+	return s.closeDash()
 }
 
 // render writes page name with v. Pages never go into a shared cache and
-// cannot be framed; links on them send no Referer (a code link is a key).
+// cannot be framed; links on the owner's pages send no Referer (a code link
+// is a key), the operator's pages send it to this site only, so that their
+// forms carry a real Origin.
 func (s *Site) render(w http.ResponseWriter, code int, name string, v any) {
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
@@ -148,7 +159,11 @@ func (s *Site) render(w http.ResponseWriter, code int, name string, v any) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
+	if name == "status" || name == "login" {
+		h.Set("Referrer-Policy", "same-origin")
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(code)
 	_, _ = buf.WriteTo(w)

@@ -6,7 +6,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
@@ -37,18 +36,21 @@ type Deps struct {
 // parts are the shared pieces of a worker process, built once and handed to
 // each feature that adds handlers, routes or components.
 type parts struct {
-	d          Deps
-	reg        *prometheus.Registry
-	metrics    *metrics.Metrics
-	store      *member.Store
-	client     *asynq.Client
-	pauser     *pause.Controller
-	limiter    *ratelimit.Limiter
-	flow       *flow.Flow
-	events     flow.Events
-	intake     *intake.Intake
-	mux        *asynq.ServeMux
-	mounts     map[string]http.Handler
+	d       Deps
+	reg     *prometheus.Registry
+	metrics *metrics.Metrics
+	store   *member.Store
+	client  *asynq.Client
+	pauser  *pause.Controller
+	limiter *ratelimit.Limiter
+	flow    *flow.Flow
+	events  flow.Events
+	intake  *intake.Intake
+	mux     *asynq.ServeMux
+	mounts  map[string]http.Handler
+	// guard guards /v1/ and /metrics: the web site's bearer check, which
+	// counts wrong tokens per address.
+	guard      func(http.Handler) http.Handler
 	components []Component
 }
 
@@ -87,8 +89,6 @@ func (p *parts) addFlow() {
 		Config: flow.Config{MaxSends: cfg.MaxSends, MaxCodeAttempts: cfg.MaxCodeAttempts, Window: cfg.Window()},
 	})
 	p.flow.Register(p.mux)
-	// The figures name batches and counts: behind the token like /v1/.
-	p.mounts["GET /metrics"] = httpapi.RequireToken(cfg.CallbackToken, promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{}))
 }
 
 // BuildFlow builds the flow's handlers from d, for calling them directly.
@@ -112,7 +112,7 @@ func Assemble(d Deps) *Worker {
 	if cfg.HTTPAddr != "" {
 		api := httpapi.New(httpapi.Params{
 			Store: p.store, Intake: p.intake, Redis: p.d.Redis, Logger: p.d.Logger.Named("http"),
-			Metrics: p.metrics, Token: cfg.CallbackToken, Mounts: p.mounts,
+			Metrics: p.metrics, Token: cfg.CallbackToken, Guard: p.guard, Mounts: p.mounts,
 		})
 		srv = httpapi.Server(cfg.HTTPAddr, api)
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
@@ -32,6 +33,9 @@ func (p *parts) addWeb() {
 		Logger: p.d.Logger.Named("web"), Now: p.d.Now,
 	})
 	maps.Copy(p.mounts, site.Routes())
+	p.guard = site.RequireToken
+	// The figures name batches and counts: behind the token like /v1/.
+	p.mounts["GET /metrics"] = site.RequireToken(promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{}))
 	p.components = append(p.components, site)
 }
 
