@@ -8,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/wake"
 )
@@ -103,6 +104,17 @@ func TestAnnouncedTaskWakesTheIdleLane(t *testing.T) {
 	b.hub.Waited.Wait(t, 10*time.Second)
 	b.enqueue(t, b.client(t, false), "again")
 	b.requireRan(t, "again")
+}
+
+// enqueue members pipelines its enqueues: a pipeline announces too.
+func TestPipelinedEnqueueWakesTheIdleLane(t *testing.T) {
+	t.Parallel()
+	b := setup(t, forever)
+	b.hub.Waited.Wait(t, 10*time.Second)
+	rdb := open(t, b.url)
+	wake.Announce(rdb)
+	b.enqueue(t, ingest.NewClient(rdb), "piped")
+	b.requireRan(t, "piped")
 }
 
 func TestScheduledTaskRunsWhenDue(t *testing.T) {
