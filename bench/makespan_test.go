@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,12 +65,39 @@ func makespanOnce(b *testing.B) float64 {
 	if got[member.Bound] != makespanMembers {
 		b.Fatalf("bound %d of %d (counts %v)", got[member.Bound], makespanMembers, got)
 	}
-	if st := env.Sandbox.Stats(); st.PhoneOverlaps != 0 || st.QuotaRejections[sandbox.ActionSendCode] != 0 {
+	st := sandboxStats(b, env.CloudURL)
+	if st.PhoneOverlaps != 0 || st.QuotaRejections[sandbox.ActionSendCode] != 0 {
 		b.Errorf("%d phone overlaps, %d send quota rejections; want 0", st.PhoneOverlaps, st.QuotaRejections[sandbox.ActionSendCode])
 	}
+	if st.SMSSent != makespanMembers {
+		b.Errorf("%d SMS sent; want one per member (%d)", st.SMSSent, makespanMembers)
+	}
+	if time.Duration(st.MinPhoneGapMS)*time.Millisecond < makespanGap {
+		b.Errorf("min_phone_gap_ms %d; want at least ONBOARD_PHONE_GAP (%s)", st.MinPhoneGapMS, makespanGap)
+	}
 	bound := max(time.Duration(makespanMembers)*time.Second/makespanSendQPS, time.Duration(biggest)*makespanGap)
-	b.Logf("all bound after %s; lower bound %s", took.Round(time.Millisecond), bound)
+	b.Logf("all bound after %s; lower bound %s; phone_overlaps %d, min_phone_gap_ms %d",
+		took.Round(time.Millisecond), bound, st.PhoneOverlaps, st.MinPhoneGapMS)
 	return took.Seconds() / bound.Seconds()
+}
+
+// sandboxStats reads the sandbox's counters as any client would, from GET
+// /sandbox/stats.
+func sandboxStats(b *testing.B, cloudURL string) sandbox.Stats {
+	b.Helper()
+	resp, err := http.Get(cloudURL + "/sandbox/stats")
+	if err != nil {
+		b.Fatalf("sandbox stats: %v", err)
+	}
+	defer resp.Body.Close()
+	var st sandbox.Stats
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("sandbox stats: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		b.Fatalf("sandbox stats: %v", err)
+	}
+	return st
 }
 
 // makespanRows spreads the members over the phones: makespanBig phones of
@@ -85,12 +115,13 @@ func makespanRows() ([]harness.Row, int) {
 		left -= sizes[i]
 	}
 	var rows []harness.Row
-	for round := 0; round < makespanBigSize; round++ {
+	biggest := slices.Max(sizes)
+	for round := 0; round < biggest; round++ {
 		for p, n := range sizes {
 			if round < n {
 				rows = append(rows, harness.Row{AccountID: fmt.Sprintf("1%015d", len(rows)), Phone: fmt.Sprintf("86-1390%07d", p)})
 			}
 		}
 	}
-	return rows, makespanBigSize
+	return rows, biggest
 }

@@ -30,7 +30,13 @@ const (
 	QueueBind = "bind"
 	// QueueControl holds code expiries and reconciliation runs.
 	QueueControl = "control"
-	// QueueSend holds the bulk of the work: one send per member.
+	// QueueSendNext holds the sends that carry on work already under way:
+	// the next member of a phone whose turn was handed on, and every new
+	// code of a member (after an expiry or wrong codes). The send lane
+	// serves it before QueueSend, so the members of a phone follow each
+	// other at ONBOARD_PHONE_GAP however many first sends wait.
+	QueueSendNext = "send_next"
+	// QueueSend holds the bulk of the work: the first send of each member.
 	QueueSend = "send"
 	// QueueNotify holds the messages to phone owners, served by a lane of
 	// its own so a channel that is down never holds back the flow.
@@ -38,11 +44,15 @@ const (
 )
 
 // Queues lists every queue of the flow, highest priority first.
-var Queues = []string{QueueCallback, QueueBind, QueueControl, QueueSend}
+var Queues = []string{QueueCallback, QueueBind, QueueControl, QueueSendNext, QueueSend}
 
 // CloudQueues are the queues whose handlers call the cloud API; a
 // caller-wide error pauses them until the operator resumes.
-var CloudQueues = []string{QueueBind, QueueSend}
+var CloudQueues = []string{QueueBind, QueueSendNext, QueueSend}
+
+// SendQueues are the queues a send task may be on, the one served first
+// first. A send is looked up, deleted or repaired on each of them.
+var SendQueues = []string{QueueSendNext, QueueSend}
 
 // Task type names.
 const (
@@ -109,10 +119,16 @@ type SendCodePayload struct {
 // callback format: {"account_id":"…","code":"123456"}, or
 // {"phone":"…","code":"123456"} for the member of that phone whose code is
 // live (any accepted form of the number).
+//
+// Step, set by the intake, names the send the code was handed in for: a
+// code that reaches a member already at a later send is for a code that
+// is spent, and is dropped rather than taken for the new one. Producers
+// outside the project may leave it out.
 type CodeSubmittedPayload struct {
 	AccountID string `json:"account_id,omitempty"`
 	Phone     string `json:"phone,omitempty"`
 	Code      string `json:"code"`
+	Step      *Step  `json:"step,omitempty"`
 }
 
 // BindPayload is the payload of TypeBind. Attempt numbers the codes handed
@@ -138,11 +154,30 @@ type ReconcilePayload struct {
 
 // NewSendCode returns the send task of one step of a member. Its task ID is
 // derived from the step, so enqueueing it twice is a conflict, not a second
-// SMS. Options in opts override the defaults.
+// SMS. A member's first code goes on QueueSend, any further code on
+// QueueSendNext (the queue follows from the step, so every producer of a
+// step uses the same one). Options in opts override the defaults.
 func NewSendCode(accountID string, s Step, opts ...asynq.Option) (*asynq.Task, error) {
+	queue := QueueSend
+	if s.Send > 0 {
+		queue = QueueSendNext
+	}
 	return newTask(TypeSendCode, SendCodePayload{AccountID: accountID, Step: s},
-		append([]asynq.Option{asynq.Queue(QueueSend), asynq.TaskID(SendTaskID(accountID, s)),
+		append([]asynq.Option{asynq.Queue(queue), asynq.TaskID(SendTaskID(accountID, s)),
 			asynq.MaxRetry(RetryBudget), asynq.Timeout(sendTimeout)}, opts...)...)
+}
+
+// NewHandOnSend returns the send of the member a phone's turn was handed
+// on to, on QueueSendNext, due at at (ONBOARD_PHONE_GAP after the phone's
+// last SMS); at or before now (the caller's clock) it is due at once. A copy
+// of the same step still on QueueSend gives way to it (the worker's send
+// lane drops that copy).
+func NewHandOnSend(accountID string, s Step, at, now time.Time) (*asynq.Task, error) {
+	opts := []asynq.Option{asynq.Queue(QueueSendNext)}
+	if at.After(now) {
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	return NewSendCode(accountID, s, opts...)
 }
 
 // SendTaskID is the task ID of the send task of one step.
@@ -150,16 +185,27 @@ func SendTaskID(accountID string, s Step) string {
 	return "send:" + accountID + ":" + s.String()
 }
 
-// NewCodeSubmitted returns a callback task carrying a code, as the HTTP
-// intake and `enqueue code` put it on the callback queue.
+// NewCodeSubmitted returns a callback task carrying a code, in the public
+// format (no step).
 func NewCodeSubmitted(accountID, code string) (*asynq.Task, error) {
+	return newCodeSubmitted(accountID, code, nil)
+}
+
+// NewCodeSubmittedFor returns the callback task of a code handed in for
+// send s, as the HTTP intake and `enqueue code` put it on the callback
+// queue.
+func NewCodeSubmittedFor(accountID, code string, s Step) (*asynq.Task, error) {
+	return newCodeSubmitted(accountID, code, &s)
+}
+
+func newCodeSubmitted(accountID, code string, s *Step) (*asynq.Task, error) {
 	if !ValidAccountID(accountID) {
 		return nil, fmt.Errorf("%w: account_id must be digits", ErrBadPayload)
 	}
 	if !ValidCode(code) {
 		return nil, fmt.Errorf("%w: code must be 6 digits", ErrBadPayload)
 	}
-	return newTask(TypeCodeSubmitted, CodeSubmittedPayload{AccountID: accountID, Code: code},
+	return newTask(TypeCodeSubmitted, CodeSubmittedPayload{AccountID: accountID, Code: code, Step: s},
 		asynq.Queue(QueueCallback), asynq.MaxRetry(RetryBudget), asynq.Timeout(callbackTimeout))
 }
 
@@ -208,11 +254,22 @@ func newTask(typ string, payload any, opts ...asynq.Option) (*asynq.Task, error)
 	return asynq.NewTask(typ, b, opts...), nil
 }
 
-// Decode parses a task payload into p and checks that it names an account.
-func Decode[P interface{ account() string }](t *asynq.Task) (P, error) {
+// Payload is a payload of the flow's tasks: each names the account it is
+// about (a code handed in by phone names none).
+type Payload interface {
+	// Account is the account ID the task is about.
+	Account() string
+}
+
+// Decode parses a task payload into p and checks that it names an account
+// (and, for a code handed in, that the code has the shape of one).
+func Decode[P Payload](t *asynq.Task) (P, error) {
 	var p P
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return p, fmt.Errorf("%w: %s: %v", ErrBadPayload, t.Type(), err)
+	}
+	if c, ok := any(p).(CodeSubmittedPayload); ok && !ValidCode(c.Code) {
+		return p, fmt.Errorf("%w: %s: code must be 6 digits", ErrBadPayload, t.Type())
 	}
 	if c, ok := any(p).(CodeSubmittedPayload); ok && c.Phone != "" {
 		if c.AccountID != "" {
@@ -220,7 +277,7 @@ func Decode[P interface{ account() string }](t *asynq.Task) (P, error) {
 		}
 		return p, nil
 	}
-	if !ValidAccountID(p.account()) {
+	if !ValidAccountID(p.Account()) {
 		return p, fmt.Errorf("%w: %s: account_id (or phone) missing, or account_id not digits", ErrBadPayload, t.Type())
 	}
 	return p, nil
@@ -251,11 +308,12 @@ func NewNotify(p NotifyPayload, taskID string) (*asynq.Task, error) {
 		asynq.Timeout(notifyTimeout), asynq.Retention(NotifyRetention))
 }
 
-func (p SendCodePayload) account() string      { return p.AccountID }
-func (p NotifyPayload) account() string        { return p.AccountID }
-func (p CodeSubmittedPayload) account() string { return p.AccountID }
-func (p BindPayload) account() string          { return p.AccountID }
-func (p CodeExpiryPayload) account() string    { return p.AccountID }
+// Account is the account ID of each payload (Payload).
+func (p SendCodePayload) Account() string      { return p.AccountID }
+func (p NotifyPayload) Account() string        { return p.AccountID }
+func (p CodeSubmittedPayload) Account() string { return p.AccountID }
+func (p BindPayload) Account() string          { return p.AccountID }
+func (p CodeExpiryPayload) Account() string    { return p.AccountID }
 
 // Redacted returns a copy of a task payload safe to show (dashboards, logs):
 // a verification code is replaced by "******".

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
@@ -77,7 +78,7 @@ func (a *app) dropTasks(ctx context.Context, done []member.Member) error {
 			}
 		}
 		if h := m.HandOn; h != nil {
-			t, err := tasks.NewSendCode(h.AccountID, h.Step, asynq.ProcessAt(h.At))
+			t, err := tasks.NewHandOnSend(h.AccountID, h.Step, h.At, time.Now())
 			if err != nil {
 				return err
 			}
@@ -92,7 +93,10 @@ func (a *app) dropTasks(ctx context.Context, done []member.Member) error {
 // taskIDs names the tasks a member at its step may have, by queue.
 func taskIDs(m member.Member) map[string]string {
 	step := m.Step()
-	ids := map[string]string{tasks.QueueSend: tasks.SendTaskID(m.AccountID, step)}
+	ids := map[string]string{}
+	for _, q := range tasks.SendQueues {
+		ids[q] = tasks.SendTaskID(m.AccountID, step)
+	}
 	switch m.State {
 	case member.CodeSent:
 		ids[tasks.QueueControl] = tasks.ExpiryTaskID(m.AccountID, step)

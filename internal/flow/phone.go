@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/hibiken/asynq"
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
@@ -72,8 +71,7 @@ func (f *Flow) setWaiting(ctx context.Context, m member.Member, what string) {
 	if m.WaitingFor == what {
 		return
 	}
-	if _, _, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.Pending,
-		Quiet: true, Edits: []member.Edit{member.SetWaiting(what)}}); err != nil {
+	if _, _, err := f.move(ctx, m, member.NoteWaiting.Move("", member.SetWaiting(what))); err != nil {
 		f.logger(ctx, m).Warn("waiting_for not recorded", zap.Error(err))
 	}
 }
@@ -93,10 +91,6 @@ func (f *Flow) noteWait(ctx context.Context, m member.Member, err error) {
 // handOn enqueues the send of the member a phone's turn passed to, at the
 // earliest moment its SMS may go.
 func (f *Flow) handOn(ctx context.Context, h *member.HandOn) error {
-	var opts []asynq.Option
-	if h.At.After(f.now()) {
-		opts = append(opts, asynq.ProcessAt(h.At))
-	}
-	t, err := tasks.NewSendCode(h.AccountID, h.Step, opts...)
+	t, err := tasks.NewHandOnSend(h.AccountID, h.Step, h.At, f.now())
 	return f.enqueue(ctx, t, err)
 }

@@ -43,6 +43,8 @@ const (
 	BadLinkHint    Key = "bad_link_hint"
 	LinkExpired    Key = "link_expired"
 	LinkExpHint    Key = "link_expired_hint"
+	LinkUsed       Key = "link_used"
+	LinkUsedHint   Key = "link_used_hint"
 	LinkFinished   Key = "link_finished"
 	LinkFinHint    Key = "link_finished_hint"
 	FormForeign    Key = "form_foreign"
@@ -95,6 +97,8 @@ var catalogue = map[Key]message{
 	BadLinkHint:    {"请确认链接已完整复制，或向管理员索取新链接。", "Check that the whole link was copied, or ask the operator for a new one."},
 	LinkExpired:    {"链接已过期", "This link has expired"},
 	LinkExpHint:    {"链接的有效期已过，请向管理员索取新链接。", "The link is past its end. Ask the operator for a new one."},
+	LinkUsed:       {"链接已作废", "This link has been replaced"},
+	LinkUsedHint:   {"此链接属于较早的一轮验证，请向管理员索取本手机的新链接。", "It was for an earlier round of codes. Ask the operator for this phone's new link."},
 	LinkFinished:   {"链接已失效", "This link is finished"},
 	LinkFinHint:    {"此手机的所有账号都已处理完毕，无需再提交验证码。", "Every account of this phone is finished; no more codes are needed."},
 	FormForeign:    {"请在本页面中提交", "Hand the code in on this page"},

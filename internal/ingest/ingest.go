@@ -35,6 +35,11 @@ const (
 // to another phone.
 const ReasonBoundElsewhere = "mobile_phone differs from the phone already bound to this account; a bound phone cannot be changed"
 
+// ReasonBindInFlight is the reject reason of a row that changes the phone
+// of a member whose bind with its current phone is in flight or had no
+// answer: that phone may end bound, so the row waits for the bind's end.
+const ReasonBindInFlight = "mobile_phone differs from the phone a bind is in flight for; run again once the member has moved on (worker status)"
+
 // Options tunes a run.
 type Options struct {
 	// Batch names the batch new members join.
@@ -240,6 +245,8 @@ func (r *run) route(ctx context.Context, row roster.Row, a member.Admission, out
 	switch {
 	case a.Outcome == member.RefusedBound:
 		return r.reject(Reject{row.Line, row.AccountID, row.RawPhone, ReasonBoundElsewhere})
+	case a.Outcome == member.RefusedBinding:
+		return r.reject(Reject{row.Line, row.AccountID, row.RawPhone, ReasonBindInFlight})
 	case !a.NeedsSend():
 		r.unchanged.Add(1)
 		return nil
@@ -281,11 +288,7 @@ func (r *run) enqueue(ctx context.Context, in <-chan sendJob) error {
 // when an admitted member left that phone, at the earliest moment its SMS
 // may go. One already there under its ID is the same send.
 func (r *run) enqueueHandOn(ctx context.Context, h *member.HandOn) error {
-	var opts []asynq.Option
-	if h.At.After(time.Now()) {
-		opts = append(opts, asynq.ProcessAt(h.At))
-	}
-	t, err := tasks.NewSendCode(h.AccountID, h.Step, opts...)
+	t, err := tasks.NewHandOnSend(h.AccountID, h.Step, h.At, time.Now())
 	if err != nil {
 		return err
 	}

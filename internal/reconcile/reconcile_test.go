@@ -402,3 +402,39 @@ func TestCloudRefusalStopsOnlyTheCloudPart(t *testing.T) {
 		})
 	}
 }
+
+// TestSendsOnSendNextAreKnown: a send on send_next (a phone's turn handed
+// on, a new code) counts as the member's task, and an archived one is put
+// back on send_next.
+func TestSendsOnSendNextAreKnown(t *testing.T) {
+	t.Parallel()
+	b := setup(t, harness.Options{Workers: -1})
+	rows := harness.Members(0, 2)
+	queued, archived := rows[0], rows[1]
+	b.admit(t, rows...)
+	for _, r := range rows {
+		task, _ := tasks.NewHandOnSend(r.AccountID, b.get(t, r.AccountID).Step(), time.Now().Add(time.Hour), time.Now())
+		if _, err := b.env.Client.Enqueue(task); err != nil {
+			t.Fatalf("enqueue hand-on send of %s: %v", r.AccountID, err)
+		}
+	}
+	if err := b.insp.ArchiveTask(tasks.QueueSendNext, sendID(b, t, archived.AccountID)); err != nil {
+		t.Fatal(err)
+	}
+
+	s := b.run(t, false)
+
+	wantRepairs(t, s, map[string]int{reconcile.RepairArchivedPutBack: 1})
+	b.repairEntry(t, archived.AccountID, "put back")
+	for _, r := range rows {
+		if info, err := b.insp.GetTaskInfo(tasks.QueueSendNext, sendID(b, t, r.AccountID)); err != nil || info.State == asynq.TaskStateArchived {
+			t.Errorf("send of %s on %s: %v %v, want there and not archived", r.AccountID, tasks.QueueSendNext, info, err)
+		}
+		if _, err := b.insp.GetTaskInfo(tasks.QueueSend, sendID(b, t, r.AccountID)); !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+			t.Errorf("send of %s also on %s (%v); want it on %s alone", r.AccountID, tasks.QueueSend, err, tasks.QueueSendNext)
+		}
+	}
+	if h, _ := b.env.Store.History(b.ctx, queued.AccountID); len(h) != 1 {
+		t.Errorf("history of the member with its send on %s: %+v; want its admission alone (no repair)", tasks.QueueSendNext, h)
+	}
+}

@@ -36,7 +36,7 @@ func (ru *run) diagnose(m member.Member) (*repair, error) {
 			// A member waiting for its phone's turn has no task by design.
 			return &repair{do: ru.phoneTurn}, nil
 		}
-		return ru.needs(tasks.QueueSend, tasks.SendTaskID(id, step), &repair{askCloud: m.Sending != "", do: ru.requeueSend})
+		return ru.needsSend(tasks.SendTaskID(id, step), &repair{askCloud: m.Sending != "", do: ru.requeueSend})
 	}
 	return nil, nil
 }
@@ -46,6 +46,18 @@ func (ru *run) needs(queue, id string, fix *repair) (*repair, error) {
 	gone, err := ru.taskGone(queue, id)
 	if err != nil || !gone {
 		return nil, err
+	}
+	return fix, nil
+}
+
+// needsSend returns fix when the send task id is gone from every send
+// queue (a hand-on puts a member's first send on QueueSendNext).
+func (ru *run) needsSend(id string, fix *repair) (*repair, error) {
+	for _, q := range tasks.SendQueues {
+		gone, err := ru.taskGone(q, id)
+		if err != nil || !gone {
+			return nil, err
+		}
 	}
 	return fix, nil
 }
@@ -106,12 +118,11 @@ func (ru *run) requeueSend(ctx context.Context, m member.Member) error {
 // state (a code_sent member keeps its expiry as its index score). It
 // reports false when the member moved meanwhile: no repair is due then.
 func (ru *run) note(ctx context.Context, m member.Member, kind, reason string) bool {
-	step := m.Step()
-	mv := member.Move{From: []member.State{m.State}, To: m.State, Guard: &step, Reason: reason}
+	var edits []member.Edit
 	if m.State == member.CodeSent {
-		mv.Edits = []member.Edit{member.SetExpiry(m.CodeExpiresAt)}
+		edits = []member.Edit{member.SetExpiry(m.CodeExpiresAt)}
 	}
-	return ru.move(ctx, m, kind, mv)
+	return ru.move(ctx, m, kind, member.NoteRepair.Move(reason, edits...))
 }
 
 // enqueue puts a task back; one already there under its ID is the same
@@ -139,10 +150,6 @@ func (ru *run) phoneTurn(ctx context.Context, m member.Member) error {
 
 // enqueueHandOn enqueues the send of the member a phone's turn passed to.
 func (ru *run) enqueueHandOn(ctx context.Context, h *member.HandOn) error {
-	var opts []asynq.Option
-	if h.At.After(ru.p.Now()) {
-		opts = append(opts, asynq.ProcessAt(h.At))
-	}
-	t, err := tasks.NewSendCode(h.AccountID, h.Step, opts...)
+	t, err := tasks.NewHandOnSend(h.AccountID, h.Step, h.At, ru.p.Now())
 	return ru.enqueue(ctx, t, err)
 }

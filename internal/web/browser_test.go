@@ -16,6 +16,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/web"
 )
 
 // chromiumPath is Debian's chromium (apt-get install chromium).
@@ -151,6 +152,9 @@ func TestInABrowser(t *testing.T) {
 	owner := ownerBrowser(t, ctx)
 	link := linkOf(t, proc.URL, rows[0].AccountID)
 	step(t, owner, "open the code link", chromedp.Navigate(link.URL), chromedp.WaitVisible(chromedp.ID("code")))
+	if loc, _ := chromedp.Run(owner, chromedp.Location()); !strings.Contains(loc, web.OwnerPath) {
+		t.Errorf("the member's code link went to %s, want its phone's owner page (%s…)", loc, web.OwnerPath)
+	}
 	if page := textOf(t, owner); !strings.Contains(page, "86-139****0600") || strings.Contains(page, rows[0].Phone) {
 		t.Errorf("code page does not show the masked phone alone:\n%s", page)
 	}
@@ -158,7 +162,7 @@ func TestInABrowser(t *testing.T) {
 	code, _ := env.Sandbox.LatestCode(rows[0].AccountID)
 	step(t, owner, "hand in the code", chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Submit(chromedp.ID("code")))
 	waitMember(t, env, rows[0].AccountID, func(m member.Member) bool { return m.State == member.Bound })
-	step(t, owner, "see the result", waitText("Done"))
+	step(t, owner, "see the result", waitText("All done"))
 	shot(t, owner, dir, "5-code-done")
 
 	step(t, owner, "try the status page with a link only", chromedp.Navigate(proc.URL+"/"), chromedp.WaitVisible(chromedp.ID("token")))

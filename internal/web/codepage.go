@@ -4,102 +4,79 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/rdonboard/rdonboard/internal/intake"
+	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/member"
-	"github.com/rdonboard/rdonboard/internal/phone"
 )
 
-// CheckingRefresh is how often the page reloads while a code is checked.
-const CheckingRefresh = 2 * time.Second
+// The per-member links (LinkPath) came before the owner links: each names
+// one member and one send. They keep working by leading to the owner page
+// of the member's phone, where every code of that phone is handed in, in
+// the owner's language. A link still has to be good: signed, not past its
+// code's expiry while its member waits, and for the member's current flow
+// (a flow started again may be on another phone, whose page the holder of
+// the old link must not see).
 
-// codeView is what the self-service page shows.
-type codeView struct {
-	// Heading and Message say where things stand; Tone is ok, warn or bad.
-	Heading, Message, Tone string
-	// Phone is the masked phone the code was sent to.
-	Phone string
-	// Form shows the code form, posting back to Action (the link itself).
-	Form    bool
-	Action  string
-	Expires time.Time
-	// Tried and Max count the wrong codes for this SMS.
-	Tried, Max int
-	Refresh    int
-}
-
-// codePage shows the code form of a link, or where its member stands.
+// codePage answers GET of a per-member link with a redirect to the owner
+// page of its member's phone.
 func (s *Site) codePage(w http.ResponseWriter, r *http.Request) {
+	lz := s.localizer(r)
 	m, err := s.linkMember(r)
+	var owner OwnerLink
+	if err == nil {
+		owner, err = s.p.Links.ForPhone(m.Phone, 0, "")
+	}
 	if err != nil {
-		s.linkFailed(w, err)
+		s.linkFailed(w, lz, err)
 		return
 	}
-	code, v := s.memberPage(m, handedIn(r))
-	v.Action = r.URL.Path
-	s.render(w, code, "code", v)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, owner.URL, http.StatusSeeOther)
 }
 
-// handedIn is the count of wrong codes the member had when this browser
-// handed in its code (the query of the redirect after a code), or -1. While
-// the count is unchanged and the member waits, the code is still queued.
-func handedIn(r *http.Request) int {
-	n, err := strconv.Atoi(r.URL.Query().Get("tried"))
-	if err != nil || n < 0 {
-		return -1
-	}
-	return n
-}
-
-// submitCode hands the code from the form to the intake, like any other
-// code, and sends the browser back to the link to watch the result.
+// submitCode takes a code posted to a per-member link (a page opened
+// before the owner pages) as the owner page does: for the phone's member
+// whose code is live. It then sends the browser to the owner page to
+// watch the code being checked; a refused code shows that page with why.
 func (s *Site) submitCode(w http.ResponseWriter, r *http.Request) {
+	lz := s.localizer(r)
 	m, err := s.linkMember(r)
+	var owner OwnerLink
+	var sum member.PhoneSummary
+	if err == nil {
+		owner, err = s.p.Links.ForPhone(m.Phone, 0, "")
+	}
+	if err == nil {
+		sum, err = s.p.Store.PhoneSummary(r.Context(), m.Phone)
+	}
+	if err == nil && sum.Done() {
+		err = ErrLinkFinished
+	}
 	if err != nil {
-		s.linkFailed(w, err)
+		s.linkFailed(w, lz, err)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, formLimit)
 	code := strings.Join(strings.Fields(r.PostFormValue("code")), "")
-	_, err = s.p.Intake.Submit(r.Context(), m.AccountID, code)
+	live, err := s.submitByPhone(r.Context(), m.Phone, code)
 	if err == nil {
-		http.Redirect(w, r, r.URL.Path+"?tried="+strconv.Itoa(m.CodeAttempts), http.StatusSeeOther)
+		q := url.Values{"sent": {live.AccountID + "." + strconv.Itoa(live.CodeAttempts)}}
+		http.Redirect(w, r, owner.URL+"?"+q.Encode(), http.StatusSeeOther)
 		return
 	}
-	status, tone, heading, message := submitFailure(err)
-	_, v := s.memberPage(m, -1)
-	v.Action, v.Tone, v.Heading, v.Message = r.URL.Path, tone, heading, message
-	if status >= 500 {
-		s.p.Logger.Error("self-service code intake", zap.String("account_id", m.AccountID), zap.Error(err))
-	}
-	v.Form = (v.Form || status == http.StatusBadRequest) && status != http.StatusTooManyRequests
-	s.render(w, status, "code", v)
+	s.ownerRefused(w, r, lz, sum, err, owner.URL, strings.TrimPrefix(owner.URL, OwnerPath))
 }
 
-// submitFailure is the answer to a code the intake refused.
-func submitFailure(err error) (status int, tone, heading, message string) {
-	switch {
-	case errors.Is(err, intake.ErrMalformed):
-		return http.StatusBadRequest, "warn", "Enter the 6-digit code", "The code in the SMS has 6 digits."
-	case errors.Is(err, member.ErrTooManyAttempts):
-		return http.StatusTooManyRequests, "bad", "Too many tries",
-			"Too many codes were tried for this SMS. Wait for a new SMS and a new link."
-	case errors.Is(err, member.ErrNotWaiting):
-		return http.StatusConflict, "warn", "No code is needed now", "This account is not waiting for a code."
-	case errors.Is(err, member.ErrNotFound):
-		return http.StatusNotFound, "bad", "This link is not valid", "Ask the operator for a new link."
-	}
-	return http.StatusServiceUnavailable, "bad", "Please try again", "The code could not be taken right now."
-}
-
-// linkMember reads the link of r and the member it names, at the send it
-// was made for. An expired link still shows a member that finished at
-// that send.
+// linkMember reads the per-member link of r and the member it names. An
+// expired link still leads to a member that finished; a link from an
+// earlier flow of the member (started again, perhaps on another phone)
+// leads nowhere.
 func (s *Site) linkMember(r *http.Request) (member.Member, error) {
 	c, err := s.p.Links.Read(r.PathValue("link"))
 	if err != nil && !errors.Is(err, ErrLinkExpired) {
@@ -112,7 +89,7 @@ func (s *Site) linkMember(r *http.Request) (member.Member, error) {
 		return m, ErrBadLink
 	case err != nil:
 		return m, err
-	case m.Step() != c.Step:
+	case m.Generation != c.Step.Generation:
 		return m, ErrLinkUsed
 	case expired && !m.State.Terminal():
 		return m, ErrLinkExpired
@@ -120,55 +97,15 @@ func (s *Site) linkMember(r *http.Request) (member.Member, error) {
 	return m, nil
 }
 
-// linkFailed answers a link that cannot be used.
-func (s *Site) linkFailed(w http.ResponseWriter, err error) {
-	v := codeView{Tone: "bad"}
-	status := http.StatusGone
-	switch {
-	case errors.Is(err, ErrLinksOff):
-		status, v.Heading, v.Message = http.StatusNotFound, "Links are turned off", "Ask the operator how to hand in your code."
-	case errors.Is(err, ErrBadLink):
-		status, v.Heading, v.Message = http.StatusNotFound, "This link is not valid", "Check that the whole link was copied, or ask the operator for a new one."
-	case errors.Is(err, ErrLinkExpired):
-		v.Heading, v.Message = "This link has expired", "The code it was for is no longer valid. A new SMS and a new link will follow."
-	case errors.Is(err, ErrLinkUsed):
-		v.Heading, v.Message = "This link has been used", "It was for an earlier code. If a new SMS came, ask the operator for its link."
-	default:
-		s.p.Logger.Error("self-service link", zap.Error(err))
-		status, v.Heading, v.Message = http.StatusServiceUnavailable, "Please try again", "The page could not be loaded right now."
+// linkFailed answers a per-member link that cannot be used, in the words
+// of the owner page.
+func (s *Site) linkFailed(w http.ResponseWriter, lz i18n.Localizer, err error) {
+	if errors.Is(err, ErrLinkUsed) {
+		v := ownerView{L: lz, Tone: "bad", Heading: lz.T(i18n.LinkUsed), Message: lz.T(i18n.LinkUsedHint)}
+		s.render(w, http.StatusGone, "owner", v)
+		return
 	}
-	s.render(w, status, "code", v)
-}
-
-// memberPage is the page of a member at its link's send, by state; queued
-// is what handedIn returned.
-func (s *Site) memberPage(m member.Member, queued int) (int, codeView) {
-	v := codeView{Phone: phone.Mask(m.Phone), Expires: m.CodeExpiresAt, Tried: m.CodeAttempts, Max: s.p.MaxCodeAttempts}
-	if m.State == member.CodeSent && m.CodeAttempts <= queued {
-		m.State = member.CodeSubmitted // handed in, not yet picked up
-	}
-	switch m.State {
-	case member.CodeSent:
-		v.Form, v.Heading, v.Message = true, "Enter your code", "Type the 6-digit code from the SMS sent to this phone."
-		if m.CodeAttempts > 0 {
-			v.Tone, v.Message = "warn", "That code was not right. Check the SMS and type it again."
-		}
-		return http.StatusOK, v
-	case member.Pending:
-		// At the link's own send: that code is spent and a new one is on
-		// its way.
-		v.Tone, v.Heading, v.Message = "warn", "This link has been used", "A new code is being sent to this phone; a new link will follow."
-		return http.StatusGone, v
-	case member.CodeSubmitted:
-		v.Tone, v.Heading, v.Message = "ok", "Checking your code…", "This page updates by itself."
-		v.Refresh = int(CheckingRefresh.Seconds())
-		return http.StatusOK, v
-	case member.Bound, member.AlreadyBound:
-		v.Tone, v.Heading, v.Message = "ok", "Done", "The phone is now the account's secure mobile phone. You can close this page."
-		return http.StatusOK, v
-	}
-	v.Tone, v.Heading, v.Message = "bad", "This link can no longer be used", "The operator has been told; they will contact you."
-	return http.StatusGone, v
+	s.ownerFailed(w, lz, err)
 }
 
 // memberLink answers GET /v1/members/{account_id}/link: the member's

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/rdonboard/rdonboard/internal/harness"
+	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/web"
 	"github.com/rdonboard/rdonboard/tasks"
@@ -125,26 +126,38 @@ func TestBaseURL(t *testing.T) {
 	}
 }
 
-// TestSelfServiceLinkOverHTTP walks links through the worker: the API hands
-// them out; the page shows the masked phone and a form; tampered, foreign
-// and expired links are refused before anything is read; codes go through
-// the intake (malformed 400, too many 429); once the member moves past the
-// link's send, the link is used.
+// TestSelfServiceLinkOverHTTP walks the per-member links through the
+// worker: the API hands them out; opening one leads to the owner page of
+// the member's phone, in the browser's language, without the full phone;
+// tampered, foreign and expired links are refused in the owner's language
+// before anything is read; codes posted to an old per-member page go
+// through the intake for the phone (malformed 400, too many 429) and lead
+// to the owner page; a link of an earlier send still leads there, but not
+// once the member started over on another phone.
 func TestSelfServiceLinkOverHTTP(t *testing.T) {
 	t.Parallel()
 	env, proc := start(t, nil)
 	rows := waiting(t, env, "links", 100, 2)
 	a, b := rows[0], rows[1]
+	en := http.Header{"Accept-Language": {"en"}}
 	la := linkOf(t, proc.URL, a.AccountID)
 	if !strings.HasPrefix(la.URL, proc.URL+web.LinkPath) {
 		t.Errorf("link %q is not under the address the API was reached at (%s)", la.URL, proc.URL)
 	}
-	page := do(t, request{url: la.URL})
-	if page.status != 200 || !strings.Contains(page.body, "86-139****0100") || strings.Contains(page.body, a.Phone) ||
-		!strings.Contains(page.body, `name="code"`) || len(page.resp.Cookies()) != 0 {
-		t.Errorf("link page: status %d; want 200 with the masked phone, a code form, no full phone, no cookie:\n%s", page.status, page.body)
+	hop := do(t, request{url: la.URL, header: en})
+	to := hop.header.Get("Location")
+	if hop.status != http.StatusSeeOther || !strings.HasPrefix(to, web.OwnerPath) || hop.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("link: status %d to %q; want 303 to the owner page (%s…), not cached", hop.status, to, web.OwnerPath)
 	}
-	if got := do(t, request{url: proc.URL + "/", header: page.header}); got.status != 401 {
+	for lang, words := range map[string]string{"en": "Enter the code", "zh-CN": "请输入验证码"} {
+		page := do(t, request{url: proc.URL + to, header: http.Header{"Accept-Language": {lang}}})
+		if page.status != 200 || !strings.Contains(page.body, "86-139****0100") || strings.Contains(page.body, a.Phone) ||
+			!strings.Contains(page.body, words) || !strings.Contains(page.body, `name="code"`) || len(page.resp.Cookies()) != 0 {
+			t.Errorf("owner page of the link in %s: status %d; want 200 saying %q, with the masked phone, a code form, no full phone, no cookie:\n%s",
+				lang, page.status, words, page.body)
+		}
+	}
+	if got := do(t, request{url: proc.URL + "/", header: hop.header}); got.status != 401 {
 		t.Errorf("after opening a link, GET /: %d, want 401", got.status)
 	}
 
@@ -158,18 +171,18 @@ func TestSelfServiceLinkOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := []struct {
-		name, url, says string
-		status          int
+		name, url, lang, says string
+		status                int
 	}{
-		{"tampered", proc.URL + web.LinkPath + flipLast(seg), "not valid", 404},
-		{"other account's", proc.URL + web.LinkPath + foreign, "not valid", 404},
-		{"expired", expired.URL, "expired", 410},
+		{"tampered", proc.URL + web.LinkPath + flipLast(seg), "en", "not valid", 404},
+		{"other account's", proc.URL + web.LinkPath + foreign, "zh-CN", "链接无效", 404},
+		{"expired", expired.URL, "en", "expired", 410},
 	}
 	for _, r := range refused {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
-			got := do(t, request{method: method, url: r.url, form: url.Values{"code": {"123456"}}})
-			if got.status != r.status || !strings.Contains(got.body, r.says) || strings.Contains(got.body, `name="code"`) {
-				t.Errorf("%s link, %s: status %d; want %d saying %q, no form:\n%s", r.name, method, got.status, r.status, r.says, got.body)
+			got := do(t, request{method: method, url: r.url, form: url.Values{"code": {"123456"}}, header: http.Header{"Accept-Language": {r.lang}}})
+			if got.status != r.status || !strings.Contains(got.body, r.says) || strings.Contains(got.body, `name="code"`) || got.header.Get("Location") != "" {
+				t.Errorf("%s link, %s: status %d; want %d saying %q, no form, no redirect:\n%s", r.name, method, got.status, r.status, r.says, got.body)
 			}
 		}
 	}
@@ -191,33 +204,45 @@ func TestSelfServiceLinkOverHTTP(t *testing.T) {
 		}
 	}
 	for i, c := range []struct {
-		code   string
-		status int
-	}{{"12ab", 400}, {wrong[0], 303}, {wrong[1][:3] + " " + wrong[1][3:], 303}, {right, 429}} {
-		got := do(t, request{method: http.MethodPost, url: lb.URL, form: url.Values{"code": {c.code}}})
-		if got.status != c.status {
-			t.Errorf("code %d: status %d, want %d:\n%s", i, got.status, c.status, got.body)
+		code, says string
+		status     int
+	}{{"12ab", "6-digit", 400}, {wrong[0], "", 303}, {wrong[1][:3] + " " + wrong[1][3:], "", 303}, {right, "Too many", 429}} {
+		got := do(t, request{method: http.MethodPost, url: lb.URL, form: url.Values{"code": {c.code}}, header: en})
+		if got.status != c.status || !strings.Contains(got.body, c.says) {
+			t.Errorf("code %d: status %d, want %d saying %q:\n%s", i, got.status, c.status, c.says, got.body)
 		}
-		if c.status == 303 && !strings.HasPrefix(got.header.Get("Location"), strings.TrimPrefix(lb.URL, proc.URL)+"?") {
-			t.Errorf("code %d: redirected to %q, want back to the link", i, got.header.Get("Location"))
+		if c.status == 303 && !strings.HasPrefix(got.header.Get("Location"), web.OwnerPath) {
+			t.Errorf("code %d: redirected to %q, want the owner page", i, got.header.Get("Location"))
 		}
 	}
 	if err := insp.UnpauseQueue(tasks.QueueCallback); err != nil {
 		t.Fatal(err)
 	}
-	// Two wrong codes spend the send: a new code goes out and the link is used.
+	// Two wrong codes spend the send: a new code goes out. The link of the
+	// earlier send still leads to the phone's page, where the new code is
+	// handed in.
 	waitMember(t, env, b.AccountID, func(m member.Member) bool { return m.Sends == 2 && m.State == member.CodeSent })
+	if got := do(t, request{url: lb.URL}); got.status != http.StatusSeeOther || !strings.HasPrefix(got.header.Get("Location"), web.OwnerPath) {
+		t.Errorf("link of an earlier send: status %d to %q; want 303 to the owner page", got.status, got.header.Get("Location"))
+	}
+	right, _ = env.Sandbox.LatestCode(b.AccountID)
+	if got := do(t, request{method: http.MethodPost, url: lb.URL, form: url.Values{"code": {right}}}); got.status != http.StatusSeeOther {
+		t.Errorf("new code on the link of an earlier send: status %d, want 303:\n%s", got.status, got.body)
+	}
+	waitMember(t, env, b.AccountID, func(m member.Member) bool { return m.State == member.Bound })
+
+	// The member starts over on another phone: its old link must not lead
+	// to the new phone's page.
+	moved := a
+	moved.Phone = "86-13900007777"
+	env.Enqueue("links", []harness.Row{moved}, ingest.Options{})
+	waitMember(t, env, a.AccountID, func(m member.Member) bool { return m.Phone == moved.Phone })
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
-		got := do(t, request{method: method, url: lb.URL, form: url.Values{"code": {right}}})
-		if got.status != http.StatusGone || !strings.Contains(got.body, "used") {
-			t.Errorf("link of an earlier send, %s: status %d, want 410 saying it was used:\n%s", method, got.status, got.body)
+		got := do(t, request{method: method, url: la.URL, form: url.Values{"code": {"123456"}}, header: en})
+		if got.status != http.StatusGone || !strings.Contains(got.body, "replaced") || got.header.Get("Location") != "" {
+			t.Errorf("link from before the phone changed, %s: status %d to %q; want 410 saying it was replaced:\n%s",
+				method, got.status, got.header.Get("Location"), got.body)
 		}
-	}
-	if m, _ := env.Store.Get(context.Background(), b.AccountID); m.State != member.CodeSent || m.CodeAttempts != 0 {
-		t.Errorf("after the used link: member %s, %d attempts; want code_sent, 0 (nothing handed in)", m.State, m.CodeAttempts)
-	}
-	if fresh := linkOf(t, proc.URL, b.AccountID); fresh.URL == lb.URL || do(t, request{url: fresh.URL}).status != 200 {
-		t.Errorf("new send: link %q, want a new link that opens", fresh.URL)
 	}
 	if got := do(t, request{url: proc.URL + "/v1/members/1999999999999999/link", header: bearer(harness.Token)}); got.status != 404 {
 		t.Errorf("link of an unknown member: %d, want 404", got.status)

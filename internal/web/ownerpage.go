@@ -89,7 +89,7 @@ func (s *Site) submitOwnerCode(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Path+"?"+q.Encode(), http.StatusSeeOther)
 		return
 	}
-	s.ownerRefused(w, r, lz, sum, err)
+	s.ownerRefused(w, r, lz, sum, err, r.URL.Path, r.PathValue("link"))
 }
 
 // submitByPhone hands code in for the member of phone whose code is live.
@@ -105,8 +105,9 @@ func (s *Site) submitByPhone(ctx context.Context, ph, code string) (member.Membe
 	return m, err
 }
 
-// ownerRefused shows the page again with why the intake refused a code.
-func (s *Site) ownerRefused(w http.ResponseWriter, r *http.Request, lz i18n.Localizer, sum member.PhoneSummary, err error) {
+// ownerRefused shows the page again with why the intake refused a code;
+// its form posts to action, the owner link whose segment is seg.
+func (s *Site) ownerRefused(w http.ResponseWriter, r *http.Request, lz i18n.Localizer, sum member.PhoneSummary, err error, action, seg string) {
 	status, tone, heading, hint := ownerSubmitFailure(err)
 	if status >= 500 {
 		s.p.Logger.Error("owner page code intake", zap.String("phone", phone.Mask(sum.Phone)), zap.Error(err))
@@ -118,7 +119,7 @@ func (s *Site) ownerRefused(w http.ResponseWriter, r *http.Request, lz i18n.Loca
 	}
 	v.Tone, v.Heading, v.Message, v.Extra = tone, lz.T(heading), lz.T(hint), ""
 	v.Form = v.Form && status != http.StatusTooManyRequests
-	v.Action, v.Token, v.Refresh = r.URL.Path, s.p.Links.FormToken(r.PathValue("link")), 0
+	v.Action, v.Token, v.Refresh = action, s.p.Links.FormToken(seg), 0
 	s.render(w, status, "owner", v)
 }
 

@@ -100,7 +100,7 @@ func New(p Params) *Site {
 
 func parsePages() map[string]*template.Template {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"status", "code", "login", "owner"} {
+	for _, name := range []string{"status", "login", "owner"} {
 		pages[name] = template.Must(template.New(name).Funcs(funcs).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}

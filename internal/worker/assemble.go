@@ -117,7 +117,7 @@ func Assemble(d Deps) *Worker {
 		srv = httpapi.Server(cfg.HTTPAddr, api)
 	}
 	return New(Params{
-		Redis: p.d.Redis, Handler: p.mux, Concurrency: cfg.Concurrency, PollInterval: cfg.PollInterval,
+		Redis: p.d.Redis, KeyPrefix: p.store.Prefix(), Handler: p.mux, Concurrency: cfg.Concurrency, PollInterval: cfg.PollInterval,
 		Logger: p.d.Logger, HTTP: srv, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, Components: p.components,
 	})
 }

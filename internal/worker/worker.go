@@ -7,7 +7,7 @@
 //
 //	interactive  callback (first), control   codes handed in, expiries, reconciliation
 //	bind         bind                        bind calls, waiting for the bind rate
-//	send         send                        the bulk: one send per member
+//	send         send_next (first), send     the bulk: one send per code
 //
 // A backlog of sends, and sends waiting for their turn under the shared rate
 // limit, occupy only the send lane: a code a person hands in is picked up by
@@ -52,6 +52,9 @@ type Params struct {
 	// Handler serves every task type (all lanes share it; each lane only
 	// dequeues its own queues).
 	Handler asynq.Handler
+	// KeyPrefix is the prefix of the worker's own Redis keys (the member
+	// store's).
+	KeyPrefix string
 	// Concurrency is the number of handlers of the process, split across the
 	// lanes.
 	Concurrency int
@@ -94,7 +97,7 @@ func Lanes(concurrency int) []Lane {
 	return []Lane{
 		{Name: "interactive", Queues: map[string]int{tasks.QueueCallback: 10, tasks.QueueControl: 1}, Concurrency: interactive, DelayedCheck: time.Second},
 		{Name: "bind", Queues: map[string]int{tasks.QueueBind: 1}, Concurrency: bind, DelayedCheck: time.Second},
-		{Name: "send", Queues: map[string]int{tasks.QueueSend: 1}, Concurrency: send, DelayedCheck: sendDelayedCheck},
+		{Name: "send", Queues: sendLaneQueues, Concurrency: send, DelayedCheck: sendDelayedCheck},
 		{Name: "notify", Queues: map[string]int{tasks.QueueNotify: 1}, Concurrency: max(1, concurrency/10), DelayedCheck: time.Second},
 	}
 }
@@ -113,6 +116,7 @@ type Worker struct {
 	p       Params
 	hub     *wake.Hub
 	servers []*asynq.Server
+	byLane  []asynq.Handler // the handler of each server
 	ready   chan struct{}
 	addr    string // the HTTP server's address, once listening
 }
@@ -126,6 +130,11 @@ func New(p Params) *Worker {
 	w.hub = wake.NewHub(wake.Params{Redis: p.Redis, Lanes: laneQueues(Lanes(p.Concurrency)), Idle: p.PollInterval})
 	for _, l := range Lanes(p.Concurrency) {
 		w.servers = append(w.servers, asynq.NewServerFromRedisClient(p.Redis, w.config(l)))
+		h := p.Handler
+		if l.Name == "send" {
+			h = newSendLane(p.Redis, p.KeyPrefix, h)
+		}
+		w.byLane = append(w.byLane, h)
 	}
 	return w
 }
@@ -178,7 +187,7 @@ func (w *Worker) taskError(ctx context.Context, t *asynq.Task, err error) {
 func (w *Worker) Run(ctx context.Context) error {
 	_ = w.hub.Start(ctx)
 	for i, s := range w.servers {
-		if err := s.Start(w.p.Handler); err != nil {
+		if err := s.Start(w.byLane[i]); err != nil {
 			w.stopServers(i)
 			return fmt.Errorf("start task server: %w", err)
 		}
