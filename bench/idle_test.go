@@ -15,6 +15,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rdonboard/rdonboard/internal/buildtest"
+	"github.com/rdonboard/rdonboard/internal/config"
+	"github.com/rdonboard/rdonboard/internal/harness"
+	"github.com/rdonboard/rdonboard/internal/ingest"
+	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
 	"github.com/rdonboard/rdonboard/internal/testwait"
@@ -187,4 +191,38 @@ func cpuTicks(b *testing.B, pid int) int64 {
 		b.Fatalf("/proc/%d/stat: utime %q stime %q", pid, fields[11], fields[12])
 	}
 	return utime + stime
+}
+
+// memberCostMembers is the batch BenchmarkMemberCost runs.
+const memberCostMembers = 2_000
+
+// BenchmarkMemberCost runs a batch from ingest to bound, owners answering
+// every SMS at once through the HTTP intake, one worker process with the
+// default settings on a redis-server of its own, and reports the Redis
+// commands the whole job took per member (ingest, send, code, bind, the
+// history, the idle lanes' share of the run) and the memory a bound member
+// keeps in Redis (used_memory growth ÷ members).
+func BenchmarkMemberCost(b *testing.B) {
+	var perMember, bytesPerMember, others float64
+	for range b.N {
+		srv := redistest.Start(b, redistest.Options{})
+		url := srv.URL(0)
+		rdb := newClient(b, url, 2)
+		env := harness.Start(b, harness.Options{RedisURL: url, Configure: func(c *config.Config) {
+			d := config.Defaults()
+			c.Concurrency, c.PollInterval = d.Concurrency, d.PollInterval
+			c.SendQPS, c.BindQPS, c.GetQPS = unlimited, unlimited, unlimited
+		}})
+		env.StartOwners(env.Worker(0), harness.Correct)
+		load := startLoad(b, rdb)
+		mem, cmds := usedMemory(b, rdb), commandsProcessed(b, rdb)
+		env.Enqueue("cost", harness.Members(0, memberCostMembers), ingest.Options{})
+		env.WaitFor(5*time.Minute, func(c map[member.State]int64) bool { return c[member.Bound] == memberCostMembers })
+		perMember = float64(commandsProcessed(b, rdb)-cmds) / memberCostMembers
+		bytesPerMember = float64(usedMemory(b, rdb)-mem) / memberCostMembers
+		others = load.others(b)
+	}
+	b.ReportMetric(perMember, "cmd/member")
+	b.ReportMetric(bytesPerMember, "B/bound-member")
+	b.ReportMetric(others, "others-cores")
 }

@@ -137,8 +137,21 @@ type announcer struct {
 
 func (a *announcer) DialHook(next redis.DialHook) redis.DialHook { return next }
 
+// ProcessPipelineHook announces once each queue a pipeline put tasks on
+// (enqueue members pipelines its enqueues).
 func (a *announcer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		seen := map[string]bool{}
+		for _, cmd := range cmds {
+			s := recognise(cmd)
+			if cmd.Err() == nil && (s.kind == push || s.kind == forward && moved(cmd) > 0) && !seen[s.queue] {
+				seen[s.queue] = true
+				a.announce(s.queue)
+			}
+		}
+		return err
+	}
 }
 
 func (a *announcer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {

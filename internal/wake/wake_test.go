@@ -8,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/wake"
 )
@@ -103,6 +104,23 @@ func TestAnnouncedTaskWakesTheIdleLane(t *testing.T) {
 	b.hub.Waited.Wait(t, 10*time.Second)
 	b.enqueue(t, b.client(t, false), "again")
 	b.requireRan(t, "again")
+}
+
+// enqueue members pipelines its enqueues: a pipeline announces too.
+func TestPipelinedEnqueueWakesTheIdleLane(t *testing.T) {
+	t.Parallel()
+	b := setup(t, forever)
+	b.hub.Waited.Wait(t, 10*time.Second)
+	rdb := open(t, b.url)
+	wake.Announce(rdb)
+	c := ingest.NewClient(rdb)
+	// The first enqueue loads asynq's script (a plain EVAL); the next ones
+	// go through the pipeline.
+	b.enqueue(t, c, "loads the script")
+	b.requireRan(t, "loads the script")
+	b.hub.Waited.Wait(t, 10*time.Second)
+	b.enqueue(t, c, "piped")
+	b.requireRan(t, "piped")
 }
 
 func TestScheduledTaskRunsWhenDue(t *testing.T) {
