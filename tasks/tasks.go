@@ -119,10 +119,16 @@ type SendCodePayload struct {
 // callback format: {"account_id":"…","code":"123456"}, or
 // {"phone":"…","code":"123456"} for the member of that phone whose code is
 // live (any accepted form of the number).
+//
+// Step, set by the intake, names the send the code was handed in for: a
+// code that reaches a member already at a later send is for a code that
+// is spent, and is dropped rather than taken for the new one. Producers
+// outside the project may leave it out.
 type CodeSubmittedPayload struct {
 	AccountID string `json:"account_id,omitempty"`
 	Phone     string `json:"phone,omitempty"`
 	Code      string `json:"code"`
+	Step      *Step  `json:"step,omitempty"`
 }
 
 // BindPayload is the payload of TypeBind. Attempt numbers the codes handed
@@ -179,16 +185,27 @@ func SendTaskID(accountID string, s Step) string {
 	return "send:" + accountID + ":" + s.String()
 }
 
-// NewCodeSubmitted returns a callback task carrying a code, as the HTTP
-// intake and `enqueue code` put it on the callback queue.
+// NewCodeSubmitted returns a callback task carrying a code, in the public
+// format (no step).
 func NewCodeSubmitted(accountID, code string) (*asynq.Task, error) {
+	return newCodeSubmitted(accountID, code, nil)
+}
+
+// NewCodeSubmittedFor returns the callback task of a code handed in for
+// send s, as the HTTP intake and `enqueue code` put it on the callback
+// queue.
+func NewCodeSubmittedFor(accountID, code string, s Step) (*asynq.Task, error) {
+	return newCodeSubmitted(accountID, code, &s)
+}
+
+func newCodeSubmitted(accountID, code string, s *Step) (*asynq.Task, error) {
 	if !ValidAccountID(accountID) {
 		return nil, fmt.Errorf("%w: account_id must be digits", ErrBadPayload)
 	}
 	if !ValidCode(code) {
 		return nil, fmt.Errorf("%w: code must be 6 digits", ErrBadPayload)
 	}
-	return newTask(TypeCodeSubmitted, CodeSubmittedPayload{AccountID: accountID, Code: code},
+	return newTask(TypeCodeSubmitted, CodeSubmittedPayload{AccountID: accountID, Code: code, Step: s},
 		asynq.Queue(QueueCallback), asynq.MaxRetry(RetryBudget), asynq.Timeout(callbackTimeout))
 }
 
@@ -237,11 +254,22 @@ func newTask(typ string, payload any, opts ...asynq.Option) (*asynq.Task, error)
 	return asynq.NewTask(typ, b, opts...), nil
 }
 
-// Decode parses a task payload into p and checks that it names an account.
-func Decode[P interface{ account() string }](t *asynq.Task) (P, error) {
+// Payload is a payload of the flow's tasks: each names the account it is
+// about (a code handed in by phone names none).
+type Payload interface {
+	// Account is the account ID the task is about.
+	Account() string
+}
+
+// Decode parses a task payload into p and checks that it names an account
+// (and, for a code handed in, that the code has the shape of one).
+func Decode[P Payload](t *asynq.Task) (P, error) {
 	var p P
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return p, fmt.Errorf("%w: %s: %v", ErrBadPayload, t.Type(), err)
+	}
+	if c, ok := any(p).(CodeSubmittedPayload); ok && !ValidCode(c.Code) {
+		return p, fmt.Errorf("%w: %s: code must be 6 digits", ErrBadPayload, t.Type())
 	}
 	if c, ok := any(p).(CodeSubmittedPayload); ok && c.Phone != "" {
 		if c.AccountID != "" {
@@ -249,7 +277,7 @@ func Decode[P interface{ account() string }](t *asynq.Task) (P, error) {
 		}
 		return p, nil
 	}
-	if !ValidAccountID(p.account()) {
+	if !ValidAccountID(p.Account()) {
 		return p, fmt.Errorf("%w: %s: account_id (or phone) missing, or account_id not digits", ErrBadPayload, t.Type())
 	}
 	return p, nil
@@ -280,11 +308,12 @@ func NewNotify(p NotifyPayload, taskID string) (*asynq.Task, error) {
 		asynq.Timeout(notifyTimeout), asynq.Retention(NotifyRetention))
 }
 
-func (p SendCodePayload) account() string      { return p.AccountID }
-func (p NotifyPayload) account() string        { return p.AccountID }
-func (p CodeSubmittedPayload) account() string { return p.AccountID }
-func (p BindPayload) account() string          { return p.AccountID }
-func (p CodeExpiryPayload) account() string    { return p.AccountID }
+// Account is the account ID of each payload (Payload).
+func (p SendCodePayload) Account() string      { return p.AccountID }
+func (p NotifyPayload) Account() string        { return p.AccountID }
+func (p CodeSubmittedPayload) Account() string { return p.AccountID }
+func (p BindPayload) Account() string          { return p.AccountID }
+func (p CodeExpiryPayload) Account() string    { return p.AccountID }
 
 // Redacted returns a copy of a task payload safe to show (dashboards, logs):
 // a verification code is replaced by "******".

@@ -69,23 +69,32 @@ func New(p Params) *Caller {
 	return &Caller{p: p, calls: map[string]int{}}
 }
 
-// SendCode is cloud.Client.SendCode under the limits.
-func (c *Caller) SendCode(ctx context.Context, accountID, phone string) (cloud.SendResult, error) {
-	return call(ctx, c, cloud.ActionSendCode, func(ctx context.Context) (cloud.SendResult, error) {
+// Ready runs once a call's turn under the shared rate has come, right
+// before its request leaves: a caller that must know after a crash that
+// the request may have left (a send or a bind in flight) marks it there,
+// and not earlier, as a call put back for later never left. An error
+// stops the call and is returned as it is.
+type Ready func() error
+
+// SendCode is cloud.Client.SendCode under the limits; ready, if given,
+// runs just before the request leaves.
+func (c *Caller) SendCode(ctx context.Context, accountID, phone string, ready ...Ready) (cloud.SendResult, error) {
+	return call(ctx, c, cloud.ActionSendCode, ready, func(ctx context.Context) (cloud.SendResult, error) {
 		return c.p.Client.SendCode(ctx, accountID, phone)
 	})
 }
 
-// Bind is cloud.Client.Bind under the limits.
-func (c *Caller) Bind(ctx context.Context, accountID, phone, code string) (cloud.BindResult, error) {
-	return call(ctx, c, cloud.ActionBind, func(ctx context.Context) (cloud.BindResult, error) {
+// Bind is cloud.Client.Bind under the limits; ready, if given, runs just
+// before the request leaves.
+func (c *Caller) Bind(ctx context.Context, accountID, phone, code string, ready ...Ready) (cloud.BindResult, error) {
+	return call(ctx, c, cloud.ActionBind, ready, func(ctx context.Context) (cloud.BindResult, error) {
 		return c.p.Client.Bind(ctx, accountID, phone, code)
 	})
 }
 
 // GetAccount is cloud.Client.GetAccount under the limits.
 func (c *Caller) GetAccount(ctx context.Context, accountID string) (cloud.Account, error) {
-	return call(ctx, c, cloud.ActionGetAccount, func(ctx context.Context) (cloud.Account, error) {
+	return call(ctx, c, cloud.ActionGetAccount, nil, func(ctx context.Context) (cloud.Account, error) {
 		return c.p.Client.GetAccount(ctx, accountID)
 	})
 }
@@ -102,13 +111,19 @@ func (c *Caller) Calls() map[string]int {
 	return out
 }
 
-// call runs fn as one call of action: its turn, the call, the meter and
-// the throttle feedback. An error is the limiter's (a *ratelimit.DelayError
-// in Snooze mode, ctx's, or Redis's) or the cloud's, unchanged.
-func call[T any](ctx context.Context, c *Caller, action string, fn func(context.Context) (T, error)) (T, error) {
+// call runs fn as one call of action: its turn, ready, the call, the
+// meter and the throttle feedback. An error is the limiter's (a
+// *ratelimit.DelayError in Snooze mode, ctx's, or Redis's), ready's, or the
+// cloud's, unchanged.
+func call[T any](ctx context.Context, c *Caller, action string, ready []Ready, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
 	if err := c.turn(ctx, action); err != nil {
 		return zero, err
+	}
+	for _, r := range ready {
+		if err := r(); err != nil {
+			return zero, err
+		}
 	}
 	start := c.p.Now()
 	v, err := fn(ctx)
@@ -166,7 +181,7 @@ func (c *Caller) throttled(ctx context.Context, action string) {
 
 // ListAccounts is cloud.Client.ListAccounts under the limits.
 func (c *Caller) ListAccounts(ctx context.Context, pageNumber, pageSize int) (cloud.AccountPage, error) {
-	return call(ctx, c, cloud.ActionListAccounts, func(ctx context.Context) (cloud.AccountPage, error) {
+	return call(ctx, c, cloud.ActionListAccounts, nil, func(ctx context.Context) (cloud.AccountPage, error) {
 		return c.p.Client.ListAccounts(ctx, pageNumber, pageSize)
 	})
 }
@@ -174,7 +189,7 @@ func (c *Caller) ListAccounts(ctx context.Context, pageNumber, pageSize int) (cl
 // ListAccountsForParent is cloud.Client.ListAccountsForParent under the
 // limits.
 func (c *Caller) ListAccountsForParent(ctx context.Context, folderID string, pageNumber, pageSize int) (cloud.AccountPage, error) {
-	return call(ctx, c, cloud.ActionListAccountsForParent, func(ctx context.Context) (cloud.AccountPage, error) {
+	return call(ctx, c, cloud.ActionListAccountsForParent, nil, func(ctx context.Context) (cloud.AccountPage, error) {
 		return c.p.Client.ListAccountsForParent(ctx, folderID, pageNumber, pageSize)
 	})
 }

@@ -192,3 +192,36 @@ func TestFailuresAreMeteredByKindAndCarryTheirRemedy(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyRunsOnlyWhenTheRequestLeaves: a send put back by the shared rate
+// runs no Ready (nothing is marked in flight for a request that never
+// left); a send whose turn came runs it first; a Ready that fails stops
+// the call, so no SMS goes.
+func TestReadyRunsOnlyWhenTheRequestLeaves(t *testing.T) {
+	t.Parallel()
+	c, b := setup(t, cloudcall.Snooze, sandbox.Options{}, map[string]float64{cloud.ActionSendCode: 1})
+	ctx := context.Background()
+	readied := 0
+	ready := func() error { readied++; return nil }
+	if _, err := c.SendCode(ctx, member, "86-13900001234", ready); err != nil {
+		t.Fatalf("first send: %v", err)
+	}
+	var d *ratelimit.DelayError
+	if _, err := c.SendCode(ctx, member, "86-13900001234", ready); !errors.As(err, &d) {
+		t.Fatalf("second send at once: %v, want a DelayError", err)
+	}
+	if readied != 1 {
+		t.Errorf("Ready ran %d times, want once (for the send that left)", readied)
+	}
+	stop := errors.New("member moved")
+	c2, b2 := setup(t, cloudcall.Snooze, sandbox.Options{}, nil)
+	if _, err := c2.SendCode(ctx, member, "86-13900001234", func() error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("send with a failing Ready: %v, want its error", err)
+	}
+	if n := b2.sb.Stats().SMSSent; n != 0 {
+		t.Errorf("%d SMS sent after Ready failed, want none", n)
+	}
+	if n := b.sb.Stats().SMSSent; n != 1 {
+		t.Errorf("%d SMS sent, want 1", n)
+	}
+}

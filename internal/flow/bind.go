@@ -14,29 +14,19 @@ import (
 
 // HandleBind binds the phone of a member with the code handed in.
 func (f *Flow) HandleBind(ctx context.Context, t *asynq.Task) error {
-	p, err := tasks.Decode[tasks.BindPayload](t)
-	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	m, err := f.load(ctx, p.AccountID)
+	p, m, err := open[tasks.BindPayload](ctx, f, t)
 	if err != nil {
 		return err
 	}
 	if m.State != member.CodeSubmitted || m.Step() != p.Step || m.CodeAttempts != p.Attempt {
 		return nil
 	}
-	var res cloud.BindResult
-	err = f.call(ctx, cloud.ActionBind, func() error {
-		// Mark the bind in doubt before its request leaves: if this worker
-		// dies before the answer is recorded, the redelivery reads
-		// AccountSecureMobileAlreadyExists as this bind's success. m keeps
-		// the mark as it was, the record of earlier attempts.
-		if err := f.markInDoubt(ctx, m, true); err != nil {
-			return err
-		}
-		res, err = f.cloud.Bind(ctx, m.AccountID, m.Phone, m.Code)
-		return err
-	})
+	// Mark the bind in doubt before its request leaves: if this worker
+	// dies before the answer is recorded, the redelivery reads
+	// AccountSecureMobileAlreadyExists as this bind's success. m keeps the
+	// mark as it was, the record of earlier attempts.
+	res, err := f.cloud.Bind(ctx, m.AccountID, m.Phone, m.Code, func() error { return f.markInDoubt(ctx, m, true) })
+	err = notNow(err)
 	if errors.Is(err, errMovedAway) {
 		return nil
 	}
@@ -44,9 +34,7 @@ func (f *Flow) HandleBind(ctx context.Context, t *asynq.Task) error {
 		f.metrics.Code("bound")
 		// A member cancelled while its bind was in flight is bound all the
 		// same: the cloud has the phone now, and the record must say so.
-		_, _, err = f.move(ctx, m, member.Move{From: []member.State{member.CodeSubmitted, member.Cancelled}, To: member.Bound,
-			Reason: "secure mobile phone bound", RequestID: res.RequestID,
-			Edits: []member.Edit{member.ClearCode(), member.ClearError(), member.SetInDoubt(false)}})
+		_, _, err = f.move(ctx, m, member.Bind.Move("secure mobile phone bound").WithRequest(res.RequestID))
 		return err
 	}
 	return f.bindFailed(ctx, m, err)
@@ -71,23 +59,26 @@ func (f *Flow) bindFailed(ctx context.Context, m member.Member, err error) error
 		f.metrics.Code("wrong")
 		return f.wrongCode(ctx, m, ce)
 	case cloud.KindPermanent:
-		_, _, err = f.move(ctx, m, failMove(member.CodeSubmitted, ce, "bind refused: "+ce.Code))
+		_, _, err = f.move(ctx, m, failMove(member.FailBind, ce, "bind refused: "+ce.Code))
 		return err
 	case cloud.KindOutcomeUnknown:
 		// The bind may have happened, and stays marked in doubt: if the
 		// retry finds the phone bound, the bind was ours.
 	}
 	f.logRetry(ctx, m, cloud.ActionBind, ce)
-	return f.common(ctx, m, cloud.ActionBind, err, func(ce *cloud.Error) error {
-		_, _, err := f.move(ctx, m, failMove(member.CodeSubmitted, ce, "bind failed after every retry: "+ce.Code))
+	return f.common(ctx, m, err, func(ce *cloud.Error) error {
+		_, _, err := f.move(ctx, m, failMove(member.FailBind, ce, "bind failed after every retry: "+ce.Code))
 		return err
 	})
 }
 
 // markInDoubt sets or clears the in-doubt mark of m's bind.
 func (f *Flow) markInDoubt(ctx context.Context, m member.Member, on bool) error {
-	_, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.CodeSubmitted}, To: member.CodeSubmitted,
-		Quiet: true, Edits: []member.Edit{member.SetInDoubt(on)}})
+	mv := member.UnmarkBind.Move("")
+	if on {
+		mv = member.MarkBind.Move("")
+	}
+	_, ok, err := f.move(ctx, m, mv)
 	if err == nil && !ok {
 		err = errMovedAway
 	}
@@ -97,12 +88,11 @@ func (f *Flow) markInDoubt(ctx context.Context, m member.Member, on bool) error 
 // alreadyBound ends a member the cloud says has a phone: bound if its own
 // bind had no answer earlier (that bind succeeded), else already_bound.
 func (f *Flow) alreadyBound(ctx context.Context, m member.Member, ce *cloud.Error) error {
-	to, reason := member.AlreadyBound, "bind: "+ce.Code+": a phone was bound before"
+	mv := member.FindPhoneOnBind.Move("bind: " + ce.Code + ": a phone was bound before")
 	if m.BindInDoubt {
-		to, reason = member.Bound, "bind: "+ce.Code+" after a bind with no answer: that bind succeeded"
+		mv = member.BindWasOurs.Move("bind: " + ce.Code + " after a bind with no answer: that bind succeeded")
 	}
-	_, _, err := f.move(ctx, m, member.Move{From: []member.State{member.CodeSubmitted}, To: to, Reason: reason,
-		RequestID: ce.RequestID, Edits: []member.Edit{member.ClearCode(), member.SetInDoubt(false)}})
+	_, _, err := f.move(ctx, m, mv.WithRequest(ce.RequestID))
 	return err
 }
 
@@ -113,32 +103,38 @@ func (f *Flow) wrongCode(ctx context.Context, m member.Member, ce *cloud.Error) 
 	used := m.CodeAttempts >= f.cfg.MaxCodeAttempts
 	lapsed := !m.CodeExpiresAt.IsZero() && !f.now().Before(m.CodeExpiresAt)
 	if !used && !lapsed {
-		_, _, err := f.move(ctx, m, member.Move{From: []member.State{member.CodeSubmitted}, To: member.CodeSent,
-			Reason:    fmt.Sprintf("wrong code (attempt %d of %d)", m.CodeAttempts, f.cfg.MaxCodeAttempts),
-			RequestID: ce.RequestID, Edits: []member.Edit{member.ClearCode(), member.SetError(ce.Code, ce.Message)}})
+		_, _, err := f.move(ctx, m, member.RefuseCode.Move(
+			fmt.Sprintf("wrong code (attempt %d of %d)", m.CodeAttempts, f.cfg.MaxCodeAttempts),
+			member.SetError(ce.Code, ce.Message)).WithRequest(ce.RequestID))
 		return err
 	}
 	why := fmt.Sprintf("wrong code %d times", m.CodeAttempts)
 	if !used {
 		why = "wrong code, and the code has expired"
 	}
-	return f.nextCode(ctx, m, member.CodeSubmitted, why, ce.Code, ce.Message)
+	return f.nextCode(ctx, m, spentByWrongCodes, why, ce.Code, ce.Message)
 }
+
+// spent names the two ends of a spent code: a new send, or expired.
+type spent struct{ resend, giveUp member.Transition }
+
+var (
+	spentByExpiry     = spent{member.ResendAfterExpiry, member.GiveUpAfterExpiry}
+	spentByWrongCodes = spent{member.ResendAfterWrongCodes, member.GiveUpAfterWrongCodes}
+)
 
 // nextCode moves a member whose code is spent to pending with a new send,
 // or to expired when MaxSends codes were sent.
-func (f *Flow) nextCode(ctx context.Context, m member.Member, from member.State, why, errCode, errMsg string) error {
-	edits := []member.Edit{member.ClearCode(), member.SetInDoubt(false)}
+func (f *Flow) nextCode(ctx context.Context, m member.Member, by spent, why, errCode, errMsg string) error {
+	var edits []member.Edit
 	if errCode != "" {
 		edits = append(edits, member.SetError(errCode, errMsg))
 	}
 	if m.Sends >= f.cfg.MaxSends {
-		_, _, err := f.move(ctx, m, member.Move{From: []member.State{from}, To: member.Expired,
-			Reason: fmt.Sprintf("%s; all %d codes used", why, f.cfg.MaxSends), Edits: edits})
+		_, _, err := f.move(ctx, m, by.giveUp.Move(fmt.Sprintf("%s; all %d codes used", why, f.cfg.MaxSends), edits...))
 		return err
 	}
-	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{from}, To: member.Pending,
-		Reason: fmt.Sprintf("%s; sending code %d of %d", why, m.Sends+1, f.cfg.MaxSends), Edits: edits})
+	after, ok, err := f.move(ctx, m, by.resend.Move(fmt.Sprintf("%s; sending code %d of %d", why, m.Sends+1, f.cfg.MaxSends), edits...))
 	if err != nil || !ok {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/member"
-	"github.com/rdonboard/rdonboard/internal/phone"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -22,19 +21,39 @@ var errSending = errors.New("the send of this code is still being recorded")
 
 // HandleCodeSubmitted takes a code handed in (HTTP intake, `enqueue code`
 // or any asynq client) for a member waiting for one, and enqueues its bind.
+//
+// A callback task carries a code, so it never ends archived: a code that
+// is refused, or whose retries are used up, ends its task as done (asynq
+// keeps no done task), logged and counted, and the code is gone. Only a
+// task put back for later keeps its code, while the code may still bind.
 func (f *Flow) HandleCodeSubmitted(ctx context.Context, t *asynq.Task) error {
-	p, err := tasks.Decode[tasks.CodeSubmittedPayload](t)
-	if err == nil && !tasks.ValidCode(p.Code) {
-		err = fmt.Errorf("%w: code must be 6 digits", tasks.ErrBadPayload)
+	err := f.handleCode(ctx, t)
+	if err == nil || IsSnooze(err) {
+		return err
 	}
-	if err != nil {
+	if errors.Is(err, asynq.SkipRetry) || finalAttempt(ctx) {
+		tid, _ := asynq.GetTaskID(ctx)
+		f.log.Info("code dropped; its task ends without being archived", zap.String("task_id", tid), zap.Error(err))
+		return nil
+	}
+	return err
+}
+
+func (f *Flow) handleCode(ctx context.Context, t *asynq.Task) error {
+	p, m, err := open[tasks.CodeSubmittedPayload](ctx, f, t)
+	switch {
+	case errors.Is(err, tasks.ErrBadPayload):
 		f.metrics.Code("malformed")
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	m, err := f.codeFor(ctx, p)
-	if err != nil {
+		return err
+	case err != nil:
 		f.metrics.Code("unknown_member")
 		return err
+	}
+	if p.Step != nil && *p.Step != codeStep(m) {
+		f.metrics.Code("not_waiting")
+		f.logger(ctx, m).Info("code dropped: it was handed in for an earlier send",
+			zap.String("for", p.Step.String()), zap.String("now", codeStep(m).String()))
+		return nil
 	}
 	switch m.State {
 	case member.CodeSubmitted:
@@ -56,15 +75,25 @@ func (f *Flow) HandleCodeSubmitted(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
+// codeStep is the send a code handed in now would be for: the member's
+// current send, or the one in flight for a pending member (the intake's
+// rule, member.Submission.Step).
+func codeStep(m member.Member) tasks.Step {
+	s := m.Step()
+	if m.State == member.Pending && m.Sending != "" {
+		s.Send++
+	}
+	return s
+}
+
 func (f *Flow) takeCode(ctx context.Context, m member.Member, code string) error {
 	if m.CodeAttempts >= f.cfg.MaxCodeAttempts {
 		f.metrics.Code("too_many")
 		f.logger(ctx, m).Warn("code dropped: too many codes for this send", zap.Int("code_attempts", m.CodeAttempts))
 		return nil
 	}
-	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.CodeSent}, To: member.CodeSubmitted,
-		Reason: fmt.Sprintf("code handed in (attempt %d of %d)", m.CodeAttempts+1, f.cfg.MaxCodeAttempts),
-		Edits:  []member.Edit{member.SetCode(code), member.IncrAttempts()}})
+	after, ok, err := f.move(ctx, m, member.TakeCode.Move(
+		fmt.Sprintf("code handed in (attempt %d of %d)", m.CodeAttempts+1, f.cfg.MaxCodeAttempts), member.SetCode(code)))
 	if err != nil {
 		return err
 	}
@@ -79,24 +108,4 @@ func (f *Flow) takeCode(ctx context.Context, m member.Member, code string) error
 func (f *Flow) enqueueBind(ctx context.Context, m member.Member) error {
 	t, err := tasks.NewBind(m.AccountID, m.Step(), m.CodeAttempts)
 	return f.enqueue(ctx, t, err)
-}
-
-// codeFor returns the member a code handed in is for: the account named,
-// or the member of the phone named whose code is live. A phone no member
-// has, or none of whose members waits for a code, ends the task.
-func (f *Flow) codeFor(ctx context.Context, p tasks.CodeSubmittedPayload) (member.Member, error) {
-	if p.Phone == "" {
-		return f.load(ctx, p.AccountID)
-	}
-	ph, err := phone.Normalize(p.Phone)
-	if err != nil {
-		return member.Member{}, fmt.Errorf("%w: phone: %w: %w", tasks.ErrBadPayload, err, asynq.SkipRetry)
-	}
-	m, err := f.store.CodeHolder(ctx, ph)
-	if errors.Is(err, member.ErrNoSuchPhone) || errors.Is(err, member.ErrNotWaiting) {
-		tid, _ := asynq.GetTaskID(ctx)
-		f.log.Info("code by phone dropped", zap.String("phone", phone.Mask(ph)), zap.String("task_id", tid), zap.Error(err))
-		return m, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	return m, err
 }

@@ -2,7 +2,6 @@ package flow
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hibiken/asynq"
 
@@ -13,11 +12,7 @@ import (
 // HandleExpiry runs when a sent code expires. A member still waiting on that
 // same code gets a new one while sends are left, else it is expired.
 func (f *Flow) HandleExpiry(ctx context.Context, t *asynq.Task) error {
-	p, err := tasks.Decode[tasks.CodeExpiryPayload](t)
-	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	m, err := f.load(ctx, p.AccountID)
+	p, m, err := open[tasks.CodeExpiryPayload](ctx, f, t)
 	if err != nil {
 		return err
 	}
@@ -35,5 +30,5 @@ func (f *Flow) HandleExpiry(ctx context.Context, t *asynq.Task) error {
 // Expire handles a member in code_sent whose code has expired (the expiry
 // task, or a reconciliation run that found the task gone).
 func (f *Flow) Expire(ctx context.Context, m member.Member, why string) error {
-	return f.nextCode(ctx, m, member.CodeSent, why, "", "")
+	return f.nextCode(ctx, m, spentByExpiry, why, "", "")
 }

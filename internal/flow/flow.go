@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
+	"github.com/rdonboard/rdonboard/internal/cloudcall"
 	"github.com/rdonboard/rdonboard/internal/logging"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/metrics"
@@ -89,9 +90,10 @@ func (noEvents) Ended(context.Context, member.Member)    {}
 
 // Flow holds the handlers of the onboarding flow.
 type Flow struct {
-	store   *member.Store
-	cloud   cloud.Client
-	limiter *ratelimit.Limiter
+	store *member.Store
+	// cloud calls under the shared limits; the flow keeps only what to do
+	// with the outcome (snooze, retry, pause).
+	cloud   *cloudcall.Caller
 	client  *asynq.Client
 	pauser  *pause.Controller
 	log     *zap.Logger
@@ -115,7 +117,9 @@ func New(p Params) *Flow {
 	if p.Events == nil {
 		p.Events = noEvents{}
 	}
-	return &Flow{events: p.Events, store: p.Store, cloud: p.Cloud, limiter: p.Limiter, client: p.Client, pauser: p.Pauser,
+	caller := cloudcall.New(cloudcall.Params{Client: p.Cloud, Limiter: p.Limiter, Metrics: p.Metrics,
+		Mode: cloudcall.Snooze, Now: p.Now})
+	return &Flow{events: p.Events, store: p.Store, cloud: caller, client: p.Client, pauser: p.Pauser,
 		log: p.Logger, metrics: p.Metrics, cfg: p.Config, now: p.Now}
 }
 
@@ -134,18 +138,6 @@ func (f *Flow) logger(ctx context.Context, m member.Member) *zap.Logger {
 	return f.log.With(fields...)
 }
 
-// load returns the member a task is about; a member the store does not know
-// (deleted, or a payload from elsewhere) ends the task.
-func (f *Flow) load(ctx context.Context, id string) (member.Member, error) {
-	m, err := f.store.Get(ctx, id)
-	if errors.Is(err, member.ErrNotFound) {
-		tid, _ := asynq.GetTaskID(ctx)
-		f.log.Warn("task for an unknown member dropped", zap.String("account_id", id), zap.String("task_id", tid))
-		return m, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	return m, err
-}
-
 // move applies a transition to m and logs it: one line per state change.
 // A conflict or a stale step means another delivery got there first: the
 // caller's work is done.
@@ -153,6 +145,12 @@ func (f *Flow) move(ctx context.Context, m member.Member, mv member.Move) (membe
 	if mv.Guard == nil {
 		step := m.Step()
 		mv.Guard = &step
+	}
+	if mv.Attempt == nil && m.State == member.CodeSubmitted {
+		// A move decided on the code of one attempt (a bind's outcome)
+		// must not apply to a newer code handed in meanwhile.
+		att := m.CodeAttempts
+		mv.Attempt = &att
 	}
 	after, err := f.store.Transition(ctx, m.AccountID, mv)
 	if errors.Is(err, member.ErrConflict) || errors.Is(err, member.ErrStale) {
@@ -173,7 +171,7 @@ func (f *Flow) move(ctx context.Context, m member.Member, mv member.Move) (membe
 	if !mv.Quiet {
 		f.metrics.Transition(string(m.State), string(after.State))
 		f.logger(ctx, after).Info("member "+string(after.State),
-			zap.String("from", string(m.State)), zap.String("reason", mv.Reason),
+			zap.String("from", string(m.State)), zap.String("transition", mv.Name), zap.String("reason", mv.Reason),
 			zap.String("request_id", mv.RequestID), zap.Int("sends", after.Sends),
 			zap.Int("code_attempts", after.CodeAttempts))
 	}
@@ -193,42 +191,29 @@ func (f *Flow) enqueue(ctx context.Context, t *asynq.Task, err error) error {
 	return nil
 }
 
-// call waits for the action's turn under the shared rate limit, then runs
-// it, recording the outcome.
-func (f *Flow) call(ctx context.Context, action string, fn func() error) error {
-	if err := f.limiter.Wait(ctx, action); err != nil {
-		var d *ratelimit.DelayError
-		if errors.As(err, &d) {
-			f.metrics.LimiterDelay(action)
-			return snooze(d.After, err)
-		}
-		return err
+// notNow puts a task back for as long as the shared rate asks, when its
+// call's turn is further away than the limiter waits (cloudcall's Snooze
+// mode): a rate limit uses no retry.
+func notNow(err error) error {
+	var d *ratelimit.DelayError
+	if errors.As(err, &d) {
+		return snooze(d.After, err)
 	}
-	start := f.now()
-	err := fn()
-	outcome := "ok"
-	if err != nil {
-		outcome = cloud.KindOf(err).String()
-	}
-	f.metrics.CloudCall(action, outcome, f.now().Sub(start))
 	return err
 }
 
 // common handles the kinds of cloud failure that mean the same for every
-// handler: a throttle, a caller-wide refusal, a deferral and a transient
-// failure. It returns the handler's error. fail is called on the last
-// attempt of a transient failure to end the member.
-func (f *Flow) common(ctx context.Context, m member.Member, action string, err error, fail func(*cloud.Error) error) error {
+// handler: a throttle (cloudcall has lowered the shared rate already), a
+// caller-wide refusal, a deferral and a transient failure. It returns the
+// handler's error. fail is called on the last attempt of a transient
+// failure to end the member.
+func (f *Flow) common(ctx context.Context, m member.Member, err error, fail func(*cloud.Error) error) error {
 	ce, ok := cloud.AsError(err)
 	if !ok {
 		return err
 	}
 	switch ce.Kind {
 	case cloud.KindThrottled:
-		f.metrics.Throttle(action)
-		if lerr := f.limiter.Throttled(ctx, action); lerr != nil {
-			return lerr
-		}
 		return snooze(jitter(2*time.Second), err)
 	case cloud.KindCallerWide:
 		return f.pauseFor(ctx, m, ce)
@@ -253,7 +238,7 @@ func (f *Flow) common(ctx context.Context, m member.Member, action string, err e
 // process to do so tells the operator. The member keeps its state and the
 // task comes back once the queues resume.
 func (f *Flow) pauseFor(ctx context.Context, m member.Member, ce *cloud.Error) error {
-	remedy := cloud.Remedy(ce.Code)
+	remedy := ce.Remedy
 	first, err := f.pauser.Pause(ctx, pause.Reason{Action: ce.Action, Code: ce.Code, Message: ce.Message,
 		RequestID: ce.RequestID, Remedy: remedy, At: f.now().UTC()})
 	if err != nil {
@@ -279,8 +264,8 @@ func (f *Flow) logRetry(ctx context.Context, m member.Member, action string, ce 
 		zap.String("class", ce.Kind.String()), zap.String("error_code", ce.Code), zap.String("request_id", ce.RequestID))
 }
 
-// failMove returns the move that ends a member in failed with ce.
-func failMove(from member.State, ce *cloud.Error, reason string) member.Move {
-	return member.Move{From: []member.State{from}, To: member.Failed, Reason: reason, RequestID: ce.RequestID,
-		Edits: []member.Edit{member.SetError(ce.Code, ce.Message), member.ClearCode(), member.ClearSending()}}
+// failMove returns the move of t (FailSend or FailBind) that ends a member
+// in failed with ce.
+func failMove(t member.Transition, ce *cloud.Error, reason string) member.Move {
+	return t.Move(reason, member.SetError(ce.Code, ce.Message)).WithRequest(ce.RequestID)
 }

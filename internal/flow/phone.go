@@ -71,8 +71,7 @@ func (f *Flow) setWaiting(ctx context.Context, m member.Member, what string) {
 	if m.WaitingFor == what {
 		return
 	}
-	if _, _, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.Pending,
-		Quiet: true, Edits: []member.Edit{member.SetWaiting(what)}}); err != nil {
+	if _, _, err := f.move(ctx, m, member.NoteWaiting.Move("", member.SetWaiting(what))); err != nil {
 		f.logger(ctx, m).Warn("waiting_for not recorded", zap.Error(err))
 	}
 }

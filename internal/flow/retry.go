@@ -23,6 +23,8 @@ type snoozeError struct {
 	cause error
 }
 
+// Error says how long the task waits and why; asynq records it as the
+// task's last error, so it names no code or phone.
 func (e *snoozeError) Error() string {
 	return fmt.Sprintf("snoozed for %s: %v", e.after.Round(time.Millisecond), e.cause)
 }

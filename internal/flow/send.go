@@ -20,11 +20,7 @@ var errMovedAway = errors.New("member moved by another delivery")
 // SMS to a member that already has a phone or is not a ResourceAccount),
 // then the send, then the expiry task at the code's ExpirationDate.
 func (f *Flow) HandleSend(ctx context.Context, t *asynq.Task) error {
-	p, err := tasks.Decode[tasks.SendCodePayload](t)
-	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	m, err := f.load(ctx, p.AccountID)
+	p, m, err := open[tasks.SendCodePayload](ctx, f, t)
 	if err != nil {
 		return err
 	}
@@ -52,42 +48,37 @@ func (f *Flow) HandleSend(ctx context.Context, t *asynq.Task) error {
 }
 
 func (f *Flow) preflightAndSend(ctx context.Context, m member.Member) error {
-	var acct cloud.Account
-	err := f.call(ctx, cloud.ActionGetAccount, func() (err error) {
-		acct, err = f.cloud.GetAccount(ctx, m.AccountID)
-		return err
-	})
-	if err != nil {
+	acct, err := f.cloud.GetAccount(ctx, m.AccountID)
+	if err = notNow(err); err != nil {
 		return f.sendFailed(ctx, m, cloud.ActionGetAccount, err)
 	}
 	switch {
 	case acct.HasSecureMobilePhone:
-		_, _, err = f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.AlreadyBound,
-			Reason: "GetAccount: a secure mobile phone is already bound; no code sent", RequestID: acct.RequestID})
+		_, _, err = f.move(ctx, m, member.FindPhone.Move("GetAccount: a secure mobile phone is already bound; no code sent").
+			WithRequest(acct.RequestID))
 		return err
 	case acct.Type != cloud.AccountTypeResource:
 		ce := &cloud.Error{Kind: cloud.KindPermanent, Action: cloud.ActionGetAccount, Code: "AccountTypeMismatch",
 			Message:   fmt.Sprintf("account type is %s; only a ResourceAccount can bind a secure mobile phone", acct.Type),
 			RequestID: acct.RequestID}
-		_, _, err = f.move(ctx, m, failMove(member.Pending, ce, "GetAccount: not a ResourceAccount; no code sent"))
+		_, _, err = f.move(ctx, m, failMove(member.FailSend, ce, "GetAccount: not a ResourceAccount; no code sent"))
 		return err
 	}
 	return f.send(ctx, m)
 }
 
 func (f *Flow) send(ctx context.Context, m member.Member) error {
-	var res cloud.SendResult
-	err := f.call(ctx, cloud.ActionSendCode, func() error {
-		// Mark the send in flight first: if this worker dies before the
-		// answer is recorded, the redelivery will not send a second SMS.
+	// Mark the send in flight as its request leaves: if this worker dies
+	// before the answer is recorded, the redelivery will not send a second
+	// SMS.
+	res, err := f.cloud.SendCode(ctx, m.AccountID, m.Phone, func() error {
 		marked, err := f.markSending(ctx, m, true)
-		if err != nil {
-			return err
+		if err == nil {
+			m = marked
 		}
-		m = marked
-		res, err = f.cloud.SendCode(ctx, m.AccountID, m.Phone)
 		return err
 	})
+	err = notNow(err)
 	switch {
 	case err == nil:
 		return f.sent(ctx, m, res.RequestID, res.ExpiresAt, fmt.Sprintf("code %d of %d sent", m.Sends+1, f.cfg.MaxSends))
@@ -111,15 +102,14 @@ func (f *Flow) send(ctx context.Context, m member.Member) error {
 
 // markSending sets or clears the in-flight mark of m's current send.
 func (f *Flow) markSending(ctx context.Context, m member.Member, on bool) (member.Member, error) {
-	edits := []member.Edit{member.ClearSending()}
+	mv := member.UnmarkSend.Move("")
 	if on {
 		// The count of codes handed in starts afresh as the send leaves,
 		// not when its answer is recorded: the SMS may arrive, and codes be
 		// handed in and counted, before that.
-		edits = []member.Edit{member.SetSending(m.Step()), member.ResetSubmissions()}
+		mv = member.MarkSend.Move("", member.SetSending(m.Step()))
 	}
-	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.Pending,
-		Quiet: true, Edits: edits})
+	after, ok, err := f.move(ctx, m, mv)
 	if err == nil && !ok {
 		err = errMovedAway
 	}
@@ -131,10 +121,7 @@ func (f *Flow) sent(ctx context.Context, m member.Member, requestID string, expi
 	if expires.IsZero() {
 		expires = f.now().Add(f.cfg.AssumedCodeTTL)
 	}
-	after, ok, err := f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.CodeSent,
-		Reason: reason, RequestID: requestID,
-		Edits: []member.Edit{member.IncrSends(), member.SetExpiry(expires), member.ResetAttempts(), member.NoteSMS(), member.SetWaiting(""),
-			member.ClearError(), member.ClearCode(), member.ClearSending(), member.SetInDoubt(false)}})
+	after, ok, err := f.move(ctx, m, member.RecordSend.Move(reason, member.SetExpiry(expires)).WithRequest(requestID))
 	if err != nil || !ok {
 		return err
 	}
@@ -156,16 +143,15 @@ func (f *Flow) sendFailed(ctx context.Context, m member.Member, action string, e
 	}
 	switch ce.Kind {
 	case cloud.KindDone:
-		_, _, err = f.move(ctx, m, member.Move{From: []member.State{member.Pending}, To: member.AlreadyBound,
-			Reason: action + ": " + ce.Code, RequestID: ce.RequestID, Edits: []member.Edit{member.ClearSending()}})
+		_, _, err = f.move(ctx, m, member.FindPhone.Move(action+": "+ce.Code).WithRequest(ce.RequestID))
 		return err
 	case cloud.KindPermanent, cloud.KindMember:
-		_, _, err = f.move(ctx, m, failMove(member.Pending, ce, action+" refused: "+ce.Code))
+		_, _, err = f.move(ctx, m, failMove(member.FailSend, ce, action+" refused: "+ce.Code))
 		return err
 	}
 	f.logRetry(ctx, m, action, ce)
-	return f.common(ctx, m, action, err, func(ce *cloud.Error) error {
-		_, _, err := f.move(ctx, m, failMove(member.Pending, ce, action+" failed after every retry: "+ce.Code))
+	return f.common(ctx, m, err, func(ce *cloud.Error) error {
+		_, _, err := f.move(ctx, m, failMove(member.FailSend, ce, action+" failed after every retry: "+ce.Code))
 		return err
 	})
 }

@@ -35,6 +35,11 @@ const (
 // to another phone.
 const ReasonBoundElsewhere = "mobile_phone differs from the phone already bound to this account; a bound phone cannot be changed"
 
+// ReasonBindInFlight is the reject reason of a row that changes the phone
+// of a member whose bind with its current phone is in flight or had no
+// answer: that phone may end bound, so the row waits for the bind's end.
+const ReasonBindInFlight = "mobile_phone differs from the phone a bind is in flight for; run again once the member has moved on (worker status)"
+
 // Options tunes a run.
 type Options struct {
 	// Batch names the batch new members join.
@@ -240,6 +245,8 @@ func (r *run) route(ctx context.Context, row roster.Row, a member.Admission, out
 	switch {
 	case a.Outcome == member.RefusedBound:
 		return r.reject(Reject{row.Line, row.AccountID, row.RawPhone, ReasonBoundElsewhere})
+	case a.Outcome == member.RefusedBinding:
+		return r.reject(Reject{row.Line, row.AccountID, row.RawPhone, ReasonBindInFlight})
 	case !a.NeedsSend():
 		r.unchanged.Add(1)
 		return nil

@@ -47,16 +47,22 @@ func (in *Intake) Submit(ctx context.Context, accountID, code string) (member.St
 	case !tasks.ValidCode(code):
 		return "", fmt.Errorf("%w: code must be 6 digits", ErrMalformed)
 	}
-	t, err := tasks.NewCodeSubmitted(accountID, code)
+	print, err := in.store.CodePrint(ctx, accountID, code)
 	if err != nil {
 		return "", err
 	}
-	sub, err := in.store.CountSubmission(ctx, accountID, member.CodePrint(accountID, code), in.maxAttempts)
+	sub, err := in.store.CountSubmission(ctx, accountID, print, in.maxAttempts)
 	if err != nil {
 		return "", err
 	}
 	if sub.Repeat {
 		return sub.State, nil
+	}
+	// The task names the send the code was handed in for, so a code that
+	// waits in the queue past its send's expiry is not taken for the next.
+	t, err := tasks.NewCodeSubmittedFor(accountID, code, sub.Step)
+	if err != nil {
+		return "", err
 	}
 	if _, err := in.client.EnqueueContext(ctx, t); err != nil {
 		return "", fmt.Errorf("enqueue code for %s: %w", accountID, err)

@@ -29,6 +29,11 @@ const (
 	// RefusedBound: known and bound to another phone; the API cannot change
 	// a bound phone, so the row is rejected.
 	RefusedBound Outcome = "bound"
+	// RefusedBinding: known, with a changed phone, while a bind with its
+	// current phone is in flight (code_submitted) or had no answer (in
+	// doubt): the old phone may end bound, so the row is rejected until
+	// that bind is over.
+	RefusedBinding Outcome = "binding"
 )
 
 // Candidate is one valid roster row to admit.

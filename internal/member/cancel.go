@@ -24,8 +24,7 @@ func (s *Store) Cancel(ctx context.Context, ids []string, reason string) ([]Memb
 		if err != nil {
 			return out, err
 		}
-		after, err := s.Transition(ctx, id, Move{From: live, To: Cancelled, Reason: reason,
-			Edits: []Edit{ClearCode(), ClearSending(), SetInDoubt(false)}})
+		after, err := s.Transition(ctx, id, Cancel.Move(reason))
 		if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
 			continue
 		}

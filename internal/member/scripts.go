@@ -1,6 +1,13 @@
 package member
 
-import "github.com/redis/go-redis/v9"
+import (
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// repeatWindowMs is RepeatWindow in the scripts' milliseconds.
+var repeatWindowMs = strconv.FormatInt(RepeatWindow.Milliseconds(), 10)
 
 // Keys (P is the store's prefix, "rdonboard:" by default):
 //
@@ -16,6 +23,10 @@ import "github.com/redis/go-redis/v9"
 //	P pl:<phone>           string: when the last SMS to <phone> was sent (ms)
 //	P pt:<phone>           string: the account holding <phone>'s turn: the
 //	                       only member of the phone whose SMS may go
+//	P cp:<id>              string: fingerprint of the code that bound <id>,
+//	                       kept RepeatWindow (it expires)
+//	P codekey              string: the deployment's key of code
+//	                       fingerprints (hex), made once
 //
 // Member hash fields: phone batch dn email state wait gen sends att exp
 // ecode emsg req upd crt code doubt subs sending last. Short names: one waiting member is a few hundred bytes.
@@ -29,7 +40,7 @@ import "github.com/redis/go-redis/v9"
 //
 // ARGV[1] prefix, ARGV[2] account ID, ARGV[3] JSON change:
 //
-//	{"from":[states],"to":state,"gen":n?,"send":n?,"set":{f:v},"incr":{f:n},
+//	{"from":[states],"to":state,"gen":n?,"send":n?,"att":n?,"set":{f:v},"incr":{f:n},
 //	 "del":[f],"now":ms,"score":ms?,"reason":s,"req":s?,"quiet":bool?,
 //	 "sms":bool?}
 //
@@ -40,12 +51,12 @@ import "github.com/redis/go-redis/v9"
 //
 // Returns {"ok", next id, gen, sends, last SMS, hgetall...} (next id "" when
 // no turn was handed on), {"missing"}, {"conflict", state} or {"stale",
-// state} (generation or send differ from the guard).
+// state} (generation, send or code attempts differ from the guard).
 var transitionScript = redis.NewScript(turnLua + `
 local p, id = ARGV[1], ARGV[2]
 local c = cjson.decode(ARGV[3])
 local mk = p .. 'm:' .. id
-local cur = redis.call('HMGET', mk, 'state', 'gen', 'sends', 'batch', 'phone')
+local cur = redis.call('HMGET', mk, 'state', 'gen', 'sends', 'batch', 'phone', 'att')
 local state = cur[1]
 if not state then return {'missing'} end
 local allowed = false
@@ -55,6 +66,7 @@ end
 if not allowed then return {'conflict', state} end
 if c.gen and tonumber(cur[2]) ~= c.gen then return {'stale', state} end
 if c.send and tonumber(cur[3]) ~= c.send then return {'stale', state} end
+if c.att and tonumber(cur[6] or '0') ~= c.att then return {'stale', state} end
 if c.set then
   for k, v in pairs(c.set) do redis.call('HSET', mk, k, v) end
 end
@@ -69,6 +81,13 @@ if c.sms then redis.call('SET', p .. 'pl:' .. cur[5], c.now) end
 local ho = {}
 if terminal(c.to) and not terminal(state) then
   redis.call('HDEL', mk, 'wait')
+  -- The fingerprint of the last code leaves the member; the code that
+  -- bound it stays known as a repeat for a short window only.
+  local last = redis.call('HGET', mk, 'last')
+  if last then
+    redis.call('HDEL', mk, 'last')
+    if c.to == 'bound' then redis.call('SET', p .. 'cp:' .. id, last, 'PX', ` + repeatWindowMs + `) end
+  end
   if redis.call('GET', p .. 'pt:' .. cur[5]) == id then ho = handon(p, cur[5]) end
 end
 local batch = cur[4]
@@ -108,6 +127,8 @@ return {'ok', ho[1] or '', ho[2] or '', ho[3] or '', ho[4] or '', unpack(redis.c
 //	pending    known and still pending: its send task may need enqueueing
 //	unchanged  known, in progress or finished: nothing to do
 //	bound      known and bound to another phone: the change is refused
+//	binding    known, phone changed, while a bind with the old phone is in
+//	           flight or in doubt: the change is refused for now
 var admitScript = redis.NewScript(turnLua + `
 local p, now, retry = ARGV[1], ARGV[2], ARGV[3]
 local out = {}
@@ -168,6 +189,7 @@ local function restart(mk, id, phone, oldphone, batch, gen, from, oldbatch, reas
   flush()
   redis.call('ZREM', p .. 'i:' .. oldbatch .. ':' .. from, id)
   redis.call('HDEL', mk, 'exp', 'ecode', 'emsg', 'req', 'code', 'doubt', 'subs', 'sending', 'last', 'wait')
+  redis.call('DEL', p .. 'cp:' .. id)
   redis.call('HSET', mk, 'phone', phone, 'batch', batch, 'state', 'pending',
     'gen', gen, 'sends', 0, 'att', 0, 'upd', now)
   local ho = {}
@@ -183,7 +205,7 @@ end
 
 local function admit(id, phone, batch, dn, email)
   local mk = p .. 'm:' .. id
-  local cur = redis.call('HMGET', mk, 'state', 'phone', 'gen', 'batch', 'sends')
+  local cur = redis.call('HMGET', mk, 'state', 'phone', 'gen', 'batch', 'sends', 'doubt')
   local state = cur[1]
   if not state then
     create(mk, id, phone, batch)
@@ -193,6 +215,7 @@ local function admit(id, phone, batch, dn, email)
   local gen = tonumber(cur[3]) or 0
   if cur[2] ~= phone then
     if state == 'bound' or state == 'already_bound' then return 'bound', gen, 0, {} end
+    if state == 'code_submitted' or cur[6] == '1' then return 'binding', gen, 0, {} end
     names(mk, dn, email)
     local ho = restart(mk, id, phone, cur[2], batch, gen + 1, state, cur[4], 'phone changed in batch ' .. batch)
     return 'restarted', gen + 1, 0, ho
@@ -223,11 +246,12 @@ return out
 // admitScript's.
 var peekScript = redis.NewScript(`
 local p, id, phone, retry = ARGV[1], ARGV[2], ARGV[3], ARGV[6]
-local cur = redis.call('HMGET', p .. 'm:' .. id, 'state', 'phone')
+local cur = redis.call('HMGET', p .. 'm:' .. id, 'state', 'phone', 'doubt')
 local state = cur[1]
 if not state then return {'new', 0, 0, {}} end
 if cur[2] ~= phone then
   if state == 'bound' or state == 'already_bound' then return {'bound', 0, 0, {}} end
+  if state == 'code_submitted' or cur[3] == '1' then return {'binding', 0, 0, {}} end
   return {'restarted', 0, 0, {}}
 end
 if state == 'cancelled' or (retry == '1' and (state == 'failed' or state == 'expired')) then return {'restarted', 0, 0, {}} end
@@ -239,23 +263,31 @@ return {'unchanged', 0, 0, {}}
 // waiting for one (code_sent; code_submitted while an earlier code is being
 // checked; pending while its send is in flight, as the SMS may arrive
 // before the send is recorded) and has attempts left for the current send.
-// The same code handed in again once it was taken (code_submitted) or bound
-// it (bound) is a repeat: a client trying again after an answer it did not
-// get. A repeat counts no attempt and needs no second task.
+// The same code handed in again once it was taken (code_submitted) or, for
+// RepeatWindow, once it bound the member (bound) is a repeat: a client
+// trying again after an answer it did not get. A repeat counts no attempt
+// and needs no second task.
 //
 // ARGV[1] prefix, ARGV[2] account ID, ARGV[3] attempts allowed per send,
-// ARGV[4] the code's fingerprint. Returns {"ok", state}, {"repeat", state},
-// {"missing"}, {"not_waiting", state} or {"exhausted", state}.
+// ARGV[4] the code's fingerprint. Returns {"missing"} or {outcome, state,
+// gen, send}, outcome one of "ok", "repeat", "not_waiting", "exhausted", and
+// gen and send the step the code is for (the send in flight for a pending
+// member).
 var submitScript = redis.NewScript(`
-local mk = ARGV[1] .. 'm:' .. ARGV[2]
-local cur = redis.call('HMGET', mk, 'state', 'subs', 'sending', 'last')
+local p, id = ARGV[1], ARGV[2]
+local mk = p .. 'm:' .. id
+local cur = redis.call('HMGET', mk, 'state', 'subs', 'sending', 'last', 'gen', 'sends')
 local state = cur[1]
 if not state then return {'missing'} end
-if cur[4] == ARGV[4] and (state == 'code_submitted' or state == 'bound') then return {'repeat', state} end
+local gen, send = cur[5] or '0', tonumber(cur[6] or '0')
+local function answer(o) return {o, state, gen, tostring(send)} end
+if state == 'code_submitted' and cur[4] == ARGV[4] then return answer('repeat') end
+if state == 'bound' and redis.call('GET', p .. 'cp:' .. id) == ARGV[4] then return answer('repeat') end
 local sending = state == 'pending' and cur[3]
-if state ~= 'code_sent' and state ~= 'code_submitted' and not sending then return {'not_waiting', state} end
-if tonumber(cur[2] or '0') >= tonumber(ARGV[3]) then return {'exhausted', state} end
+if state ~= 'code_sent' and state ~= 'code_submitted' and not sending then return answer('not_waiting') end
+if sending then send = send + 1 end
+if tonumber(cur[2] or '0') >= tonumber(ARGV[3]) then return answer('exhausted') end
 redis.call('HINCRBY', mk, 'subs', 1)
 redis.call('HSET', mk, 'last', ARGV[4])
-return {'ok', state}
+return answer('ok')
 `)

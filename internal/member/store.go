@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,6 +36,8 @@ type ConflictError struct {
 	stale     bool
 }
 
+// Error names the member and the state it was found in; it carries no
+// code or phone, so it is safe to log and to return to a caller.
 func (e *ConflictError) Error() string {
 	if e.stale {
 		return fmt.Sprintf("member %s: %v (now %s)", e.AccountID, ErrStale, e.State)
@@ -56,6 +59,11 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 	gap    time.Duration
+
+	// keyMu guards codeKey, the deployment's code fingerprint key, read
+	// from Redis once.
+	keyMu   sync.Mutex
+	codeKey []byte
 }
 
 // Options configures a Store.
@@ -111,8 +119,11 @@ func (s *Store) Get(ctx context.Context, id string) (Member, error) {
 	return decode(id, vals), nil
 }
 
-// Move is one guarded transition of a member.
+// Move is one guarded transition of a member; Transition.Move makes the
+// moves of the named transitions.
 type Move struct {
+	// Name is the Transition the move is of ("" for a move made by hand).
+	Name string
 	// From lists the states the member may be in; any other is a conflict.
 	From []State
 	// To is the state the member ends in (it may equal the one it is in).
@@ -120,6 +131,10 @@ type Move struct {
 	// Guard, when set, refuses the move (ErrStale) unless the member is at
 	// exactly this step.
 	Guard *tasks.Step
+	// Attempt, when set, refuses the move (ErrStale) unless the member's
+	// code_attempts is exactly this: a move decided on one code handed in
+	// must not apply to a newer one.
+	Attempt *int
 	// Reason is recorded in the history.
 	Reason string
 	// RequestID of the cloud call that caused the move, if any; recorded in
@@ -138,6 +153,7 @@ type change struct {
 	To     State             `json:"to"`
 	Gen    *int              `json:"gen,omitempty"`
 	Send   *int              `json:"send,omitempty"`
+	Att    *int              `json:"att,omitempty"`
 	Set    map[string]string `json:"set,omitempty"`
 	Incr   map[string]int    `json:"incr,omitempty"`
 	Del    []string          `json:"del,omitempty"`
@@ -245,6 +261,9 @@ func ClearSending() Edit { return func(c *change) { c.Del = append(c.Del, "sendi
 // it. A member in a state outside m.From gives a *ConflictError matching
 // ErrConflict; one at another step than m.Guard, ErrStale.
 func (s *Store) Transition(ctx context.Context, id string, m Move) (Member, error) {
+	if m.To == Stay {
+		return Member{}, fmt.Errorf("transition %s of %s: no state to move to (narrow it with In)", m.Name, id)
+	}
 	doc, err := json.Marshal(s.changeOf(m))
 	if err != nil {
 		return Member{}, fmt.Errorf("encode transition of %s: %w", id, err)
@@ -272,6 +291,10 @@ func (s *Store) changeOf(m Move) change {
 	if m.Guard != nil {
 		gen, send := m.Guard.Generation, m.Guard.Send
 		c.Gen, c.Send = &gen, &send
+	}
+	if m.Attempt != nil {
+		att := *m.Attempt
+		c.Att = &att
 	}
 	if m.RequestID != "" {
 		c.set("req", m.RequestID)

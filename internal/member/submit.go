@@ -2,10 +2,15 @@ package member
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/rdonboard/rdonboard/tasks"
 )
 
 // ErrNotWaiting reports a code handed in for a member that is not waiting
@@ -16,10 +21,18 @@ var ErrNotWaiting = errors.New("member is not waiting for a code")
 // for the current send were used.
 var ErrTooManyAttempts = errors.New("too many codes handed in for this send")
 
+// RepeatWindow is how long after a member is bound the code that bound it
+// is still known as a repeat (a client trying again after an answer it did
+// not get). After it, the fingerprint is gone.
+const RepeatWindow = 10 * time.Minute
+
 // Submission is a code handed in that CountSubmission took.
 type Submission struct {
 	// State is the member's state when the code was taken.
 	State State
+	// Step is the send the code is for: the member's current send, or the
+	// send in flight when its answer is not yet recorded.
+	Step tasks.Step
 	// Repeat is true when the code is the one already taken for the
 	// current send (the member is code_submitted or bound with it): it
 	// counted no attempt and needs no second task.
@@ -27,33 +40,77 @@ type Submission struct {
 }
 
 // CodePrint is the fingerprint of code handed in for member id that
-// CountSubmission keeps to know the code again. It is not the code; it is
-// kept until the next code is sent, when the code it stands for is spent.
-func CodePrint(id, code string) string {
-	sum := sha256.Sum256([]byte("rdonboard code\x00" + id + "\x00" + code))
-	return hex.EncodeToString(sum[:12])
+// CountSubmission keeps to know the code again. It is an HMAC under a
+// random key made once per deployment (kept in Redis beside the store), so
+// a fingerprint read from a copy of the member records cannot be tried
+// against the million codes without that key. It is kept until the next
+// code is sent or the member's flow ends.
+func (s *Store) CodePrint(ctx context.Context, id, code string) (string, error) {
+	key, err := s.printKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "\x00" + code))
+	return hex.EncodeToString(mac.Sum(nil)[:16]), nil
+}
+
+// printKey returns the deployment's fingerprint key, making it if no
+// process has yet (SET NX: every process ends with the same key).
+func (s *Store) printKey(ctx context.Context) ([]byte, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if s.codeKey != nil {
+		return s.codeKey, nil
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("code fingerprint key: %w", err)
+	}
+	k := s.prefix + "codekey"
+	if err := s.rdb.SetNX(ctx, k, hex.EncodeToString(fresh), 0).Err(); err != nil {
+		return nil, fmt.Errorf("code fingerprint key: %w", err)
+	}
+	v, err := s.rdb.Get(ctx, k).Result()
+	if err != nil {
+		return nil, fmt.Errorf("code fingerprint key: %w", err)
+	}
+	key, err := hex.DecodeString(v)
+	if err != nil || len(key) < 16 {
+		return nil, fmt.Errorf("code fingerprint key %s is not a hex key of 16 bytes or more", k)
+	}
+	s.codeKey = key
+	return key, nil
 }
 
 // CountSubmission records one code handed in for member id through the
 // intake, allowing at most max per send; print is CodePrint of the code. It
-// returns the member's state, or ErrNotFound, ErrNotWaiting (wrapped with
-// the state) or ErrTooManyAttempts.
+// returns the member's state and the send the code is for, or ErrNotFound,
+// ErrNotWaiting (wrapped with the state) or ErrTooManyAttempts.
 func (s *Store) CountSubmission(ctx context.Context, id, print string, max int) (Submission, error) {
 	res, err := submitScript.Run(ctx, s.rdb, nil, s.prefix, id, max, print).StringSlice()
 	if err != nil {
 		return Submission{}, fmt.Errorf("count code for %s: %w", id, err)
 	}
+	sub := Submission{}
+	if len(res) > 1 {
+		sub.State = State(res[1])
+	}
+	if len(res) > 3 {
+		sub.Step = tasks.Step{Generation: atoi(res[2]), Send: atoi(res[3])}
+	}
 	switch res[0] {
 	case "ok":
-		return Submission{State: State(res[1])}, nil
+		return sub, nil
 	case "repeat":
-		return Submission{State: State(res[1]), Repeat: true}, nil
+		sub.Repeat = true
+		return sub, nil
 	case "missing":
 		return Submission{}, fmt.Errorf("member %s: %w", id, ErrNotFound)
 	case "not_waiting":
-		return Submission{State: State(res[1])}, fmt.Errorf("member %s is %s: %w", id, res[1], ErrNotWaiting)
+		return sub, fmt.Errorf("member %s is %s: %w", id, res[1], ErrNotWaiting)
 	default:
-		return Submission{State: State(res[1])}, fmt.Errorf("member %s: %w", id, ErrTooManyAttempts)
+		return sub, fmt.Errorf("member %s: %w", id, ErrTooManyAttempts)
 	}
 }
 

@@ -37,9 +37,10 @@ type archivedRef struct {
 // about the member. Archived again after that (the history says so), the
 // member is failed with the task's last error: retrying blindly would loop
 // forever. A code handed in is put back once, never failed: the code's
-// expiry moves the member on. Tasks of finished members, and tasks for a
-// step a member has left, are left for an operator to look at (asynq
-// trims archives by age and size).
+// expiry moves the member on; one that will not run again is deleted, so
+// no code stays at rest in the archive. Other tasks of finished members,
+// and tasks for a step a member has left, are left for an operator to
+// look at (asynq trims archives by age and size).
 func (ru *run) archived(ctx context.Context) error {
 	for _, q := range tasks.Queues {
 		infos, err := ru.listArchived(q)
@@ -77,12 +78,19 @@ func (ru *run) listArchived(queue string) ([]*asynq.TaskInfo, error) {
 
 func (ru *run) archivedTask(ctx context.Context, t *asynq.TaskInfo) {
 	ref, ok := decodeArchived(t)
-	if !ok {
+	if !ok && t.Type != tasks.TypeCodeSubmitted {
 		return
 	}
 	ru.mu.Lock()
 	ru.sum.ArchivedTasks++
 	ru.mu.Unlock()
+	if t.Type == tasks.TypeCodeSubmitted {
+		if !ok {
+			ref.id = "" // unreadable: nobody to run it for
+		}
+		ru.archivedCode(ctx, ref)
+		return
+	}
 	m, err := ru.p.Store.Get(ctx, ref.id)
 	if errors.Is(err, member.ErrNotFound) {
 		return
@@ -98,10 +106,6 @@ func (ru *run) archivedTask(ctx context.Context, t *asynq.TaskInfo) {
 	switch {
 	case err != nil:
 		ru.fail(m, err)
-	case t.Type == tasks.TypeCodeSubmitted:
-		if !again {
-			ru.rerunCode(ctx, m, t)
-		}
 	case again:
 		ru.failArchived(ctx, m, t)
 	default:
@@ -203,24 +207,51 @@ func (ru *run) putBack(ctx context.Context, m member.Member, ref archivedRef) er
 	return ru.enqueue(ctx, task, err)
 }
 
-// rerunCode runs an archived code hand-in again while its code is valid.
-func (ru *run) rerunCode(ctx context.Context, m member.Member, t *asynq.TaskInfo) {
-	if !ru.p.Now().Before(m.CodeExpiresAt) || !ru.note(ctx, m, RepairArchivedPutBack, putBackReason(t)) {
+// archivedCode handles an archived code hand-in (the flow archives none;
+// one archived by hand, or by an older version): run once more while its
+// member waits and the code is valid, else deleted, as it carries a code
+// that will never bind.
+func (ru *run) archivedCode(ctx context.Context, ref archivedRef) {
+	t := ref.info
+	m, err := ru.p.Store.Get(ctx, ref.id)
+	switch {
+	case err != nil && !errors.Is(err, member.ErrNotFound):
+		ru.fail(member.Member{AccountID: ref.id}, err)
 		return
+	case err == nil && !m.State.Terminal() && ref.waitedOn(m) && !ru.settle(ctx, m):
+		again, err := ru.putBackBefore(ctx, m, t.ID)
+		if err != nil {
+			ru.fail(m, err)
+			return
+		}
+		if !again && ru.rerunCode(ctx, m, t) {
+			return
+		}
+	}
+	if err := ru.p.Inspector.DeleteTask(t.Queue, t.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		ru.fail(member.Member{AccountID: ref.id}, fmt.Errorf("delete archived task %s: %w", t.ID, err))
+	}
+}
+
+// rerunCode runs an archived code hand-in again while its code is valid;
+// it reports whether it did.
+func (ru *run) rerunCode(ctx context.Context, m member.Member, t *asynq.TaskInfo) bool {
+	if !ru.p.Now().Before(m.CodeExpiresAt) || !ru.note(ctx, m, RepairArchivedPutBack, putBackReason(t)) {
+		return false
 	}
 	if err := ru.p.Inspector.RunTask(t.Queue, t.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 		ru.fail(m, fmt.Errorf("run archived task %s: %w", t.ID, err))
 	}
+	return true
 }
 
 // failArchived fails a member whose task was archived again after a
 // put-back; the archived task stays for an operator to look at.
 func (ru *run) failArchived(ctx context.Context, m member.Member, t *asynq.TaskInfo) {
 	msg := lastErr(t)
-	step := m.Step()
-	ru.move(ctx, m, RepairArchivedFailed, member.Move{From: []member.State{m.State}, To: member.Failed, Guard: &step,
-		Reason: fmt.Sprintf("reconcile: archived task %s was archived again after it was put back: member failed (last error: %s)", t.ID, msg),
-		Edits:  []member.Edit{member.SetError(errCodeArchived, msg), member.ClearCode(), member.ClearSending(), member.SetInDoubt(false)}})
+	ru.move(ctx, m, RepairArchivedFailed, member.FailArchived.Move(
+		fmt.Sprintf("reconcile: archived task %s was archived again after it was put back: member failed (last error: %s)", t.ID, msg),
+		member.SetError(errCodeArchived, msg)))
 }
 
 // lastErr is the archived task's last error, redacted and bounded.

@@ -118,12 +118,11 @@ func (ru *run) requeueSend(ctx context.Context, m member.Member) error {
 // state (a code_sent member keeps its expiry as its index score). It
 // reports false when the member moved meanwhile: no repair is due then.
 func (ru *run) note(ctx context.Context, m member.Member, kind, reason string) bool {
-	step := m.Step()
-	mv := member.Move{From: []member.State{m.State}, To: m.State, Guard: &step, Reason: reason}
+	var edits []member.Edit
 	if m.State == member.CodeSent {
-		mv.Edits = []member.Edit{member.SetExpiry(m.CodeExpiresAt)}
+		edits = []member.Edit{member.SetExpiry(m.CodeExpiresAt)}
 	}
-	return ru.move(ctx, m, kind, mv)
+	return ru.move(ctx, m, kind, member.NoteRepair.Move(reason, edits...))
 }
 
 // enqueue puts a task back; one already there under its ID is the same

@@ -190,20 +190,19 @@ func (ru *run) settle(ctx context.Context, m member.Member) bool {
 // was in flight (a code handed in, or a bind with no answer), else
 // already_bound.
 func (ru *run) markBound(ctx context.Context, m member.Member, requestID string) {
-	to, kind := member.AlreadyBound, RepairAlreadyBound
-	reason := "reconcile: GetAccount reports a secure mobile phone bound outside this flow"
+	kind, mv := RepairAlreadyBound, member.FindPhoneLater.Move("reconcile: GetAccount reports a secure mobile phone bound outside this flow")
 	if m.State == member.CodeSubmitted || m.BindInDoubt {
-		to, kind = member.Bound, RepairBound
-		reason = "reconcile: GetAccount reports the phone bound while the bind of the code handed in was in flight: that bind succeeded"
+		kind, mv = RepairBound, member.ConfirmBind.Move("reconcile: GetAccount reports the phone bound while the bind of the code handed in was in flight: that bind succeeded")
 	}
-	step := m.Step()
-	ru.move(ctx, m, kind, member.Move{From: []member.State{m.State}, To: to, Guard: &step, Reason: reason,
-		RequestID: requestID, Edits: []member.Edit{member.ClearCode(), member.SetInDoubt(false), member.ClearSending()}})
+	ru.move(ctx, m, kind, mv.WithRequest(requestID))
 }
 
-// move applies a repair's transition; a member another delivery moved
-// first needs no repair.
+// move applies a repair's transition to m as the run saw it (its state and
+// step); a member another delivery moved first needs no repair.
 func (ru *run) move(ctx context.Context, m member.Member, kind string, mv member.Move) bool {
+	step := m.Step()
+	mv = mv.In(m.State)
+	mv.Guard = &step
 	after, err := ru.p.Store.Transition(ctx, m.AccountID, mv)
 	if err == nil && after.HandOn != nil {
 		err = ru.enqueueHandOn(ctx, after.HandOn)

@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -80,5 +81,34 @@ func TestEverySlotsAreTheSameForEveryProcess(t *testing.T) {
 	}
 	if got := reconcile.SlotName(base.In(time.FixedZone("CST", 8*3600))); got != "2026-03-01T10:00:00Z" {
 		t.Errorf("slot name %s, want UTC RFC 3339", got)
+	}
+}
+
+// TestSchedulerStopsCleanly: Shutdown may be called twice, and a scheduler
+// whose Start failed (a bad schedule) counts as stopped: Done is closed
+// and Shutdown does not wait out its deadline.
+func TestSchedulerStopsCleanly(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	bad := reconcile.NewScheduler(reconcile.SchedulerParams{Spec: "not a schedule"})
+	if err := bad.Start(ctx); err == nil {
+		t.Fatal("a bad schedule started")
+	}
+	select {
+	case <-bad.Done():
+	default:
+		t.Error("Done not closed after Start failed")
+	}
+	good := reconcile.NewScheduler(reconcile.SchedulerParams{Spec: "@every 1h"})
+	if err := good.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*reconcile.Scheduler{bad, good} {
+		for i := 0; i < 2; i++ {
+			if err := s.Shutdown(ctx); err != nil {
+				t.Errorf("Shutdown %d: %v", i+1, err)
+			}
+		}
 	}
 }

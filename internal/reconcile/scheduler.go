@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -49,7 +51,12 @@ type Scheduler struct {
 	p     SchedulerParams
 	sched cron.Schedule
 	stop  chan struct{}
-	done  chan struct{}
+	// done closes when the scheduler has stopped, or will never run (its
+	// Start failed, or Shutdown came first).
+	done     chan struct{}
+	started  atomic.Bool
+	stopOnce sync.Once
+	doneOnce sync.Once
 }
 
 // NewScheduler returns a Scheduler; Start checks the schedule.
@@ -63,20 +70,27 @@ func NewScheduler(p SchedulerParams) *Scheduler {
 	return &Scheduler{p: p, stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// Start parses the schedule and starts enqueueing runs.
+// Start parses the schedule and starts enqueueing runs. A schedule that
+// does not parse is an error, and the scheduler counts as stopped.
 func (s *Scheduler) Start(context.Context) error {
 	sched, err := cron.ParseStandard(s.p.Spec)
 	if err != nil {
+		s.finish()
 		return fmt.Errorf("reconciliation schedule %q: %w", s.p.Spec, err)
 	}
 	s.sched = sched
+	s.started.Store(true)
 	go s.loop()
 	return nil
 }
 
-// Shutdown stops enqueueing and waits for the scheduler to stop.
+// Shutdown stops enqueueing and waits for the scheduler to stop. It may be
+// called more than once, and before or after a Start that failed.
 func (s *Scheduler) Shutdown(ctx context.Context) error {
-	close(s.stop)
+	s.stopOnce.Do(func() { close(s.stop) })
+	if !s.started.Load() {
+		s.finish()
+	}
 	select {
 	case <-s.done:
 		return nil
@@ -85,8 +99,13 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	}
 }
 
+// Done is closed once the scheduler has stopped or will never run.
+func (s *Scheduler) Done() <-chan struct{} { return s.done }
+
+func (s *Scheduler) finish() { s.doneOnce.Do(func() { close(s.done) }) }
+
 func (s *Scheduler) loop() {
-	defer close(s.done)
+	defer s.finish()
 	var last time.Time
 	for {
 		// From the later of now and the last slot: a timer that fires a
