@@ -75,10 +75,27 @@ func makespanOnce(b *testing.B) float64 {
 	if time.Duration(st.MinPhoneGapMS)*time.Millisecond < makespanGap {
 		b.Errorf("min_phone_gap_ms %d; want at least ONBOARD_PHONE_GAP (%s)", st.MinPhoneGapMS, makespanGap)
 	}
+	b.Logf("last SMS to a %d-account phone after %s", biggest, lastSMSOfBig(env.Sandbox.SMS(""), start).Round(time.Millisecond))
 	bound := max(time.Duration(makespanMembers)*time.Second/makespanSendQPS, time.Duration(biggest)*makespanGap)
 	b.Logf("all bound after %s; lower bound %s; phone_overlaps %d, min_phone_gap_ms %d",
 		took.Round(time.Millisecond), bound, st.PhoneOverlaps, st.MinPhoneGapMS)
 	return took.Seconds() / bound.Seconds()
+}
+
+// lastSMSOfBig is when, after start, the last SMS to one of the big
+// phones (makespanRows puts them first) went: whether they set the end.
+func lastSMSOfBig(all []sandbox.SMS, start time.Time) time.Duration {
+	big := map[string]bool{}
+	for p := range makespanBig {
+		big[fmt.Sprintf("86-1390%07d", p)] = true
+	}
+	var last time.Duration
+	for _, m := range all {
+		if big[m.Phone] {
+			last = max(last, m.SentAt.Sub(start))
+		}
+	}
+	return last
 }
 
 // sandboxStats reads the sandbox's counters as any client would, from GET
