@@ -44,7 +44,7 @@ func (a *app) codeByPhone(ctx context.Context, phone, code string) error {
 	if err := a.connect(ctx); err != nil {
 		return err
 	}
-	id, state, err := intake.New(a.store(), a.client(), a.cfg.MaxCodeAttempts).SubmitByPhone(ctx, phone, code)
+	id, state, err := a.intake().SubmitByPhone(ctx, phone, code)
 	return a.codeOutcome(id, state, err)
 }
 
@@ -52,7 +52,7 @@ func (a *app) code(ctx context.Context, accountID, code string) error {
 	if err := a.connect(ctx); err != nil {
 		return err
 	}
-	state, err := intake.New(a.store(), a.client(), a.cfg.MaxCodeAttempts).Submit(ctx, accountID, code)
+	state, err := a.intake().Submit(ctx, accountID, code)
 	return a.codeOutcome(accountID, state, err)
 }
 
@@ -66,4 +66,10 @@ func (a *app) codeOutcome(accountID string, state member.State, err error) error
 		return &exitError{code: 1, err: err}
 	}
 	return err
+}
+
+// intake is the code intake of `enqueue code`, waiting for a replica as the
+// worker's does.
+func (a *app) intake() *intake.Intake {
+	return intake.New(a.store(), a.client(), a.cfg.MaxCodeAttempts).ForRedis(a.cfg.RedisURL, a.rdb)
 }

@@ -8,11 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/phone"
+	"github.com/rdonboard/rdonboard/internal/redisconn"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -25,11 +28,34 @@ type Intake struct {
 	store       *member.Store
 	client      *asynq.Client
 	maxAttempts int
+	// replicated, when set, holds an answer until what was stored is on a
+	// replica (see ForRedis).
+	replicated func(context.Context) error
 }
 
 // New returns an Intake allowing maxAttempts codes per sent code.
 func New(store *member.Store, client *asynq.Client, maxAttempts int) *Intake {
 	return &Intake{store: store, client: client, maxAttempts: maxAttempts}
+}
+
+// ReplicaWait is how long an answer waits for a replica to hold what the
+// Intake stored, on a primary found through Sentinel.
+const ReplicaWait = time.Second
+
+// ForRedis makes the Intake, when redisURL names a primary found through
+// Sentinel, answer only once what it stored has reached a replica, so that
+// an accepted code survives a failover: a code the primary took but no
+// replica holds would be lost after an answer of "accepted", and its owner
+// would not hand it in again. When no replica acknowledges in ReplicaWait,
+// Submit fails as on any infrastructure failure; the caller tries again,
+// and the repeat is answered once a replica holds it.
+func (in *Intake) ForRedis(redisURL string, rdb redis.UniversalClient) *Intake {
+	if redisconn.IsSentinel(redisURL) {
+		in.replicated = func(ctx context.Context) error {
+			return redisconn.Replicated(ctx, rdb, in.store.Prefix()+"replicated", ReplicaWait)
+		}
+	}
+	return in
 }
 
 // Submit checks a code for accountID and enqueues it, and returns the
@@ -56,7 +82,7 @@ func (in *Intake) Submit(ctx context.Context, accountID, code string) (member.St
 		return "", err
 	}
 	if sub.Repeat {
-		return sub.State, nil
+		return sub.State, in.durable(ctx, accountID)
 	}
 	// The task names the send the code was handed in for, so a code that
 	// waits in the queue past its send's expiry is not taken for the next.
@@ -67,7 +93,18 @@ func (in *Intake) Submit(ctx context.Context, accountID, code string) (member.St
 	if _, err := in.client.EnqueueContext(ctx, t); err != nil {
 		return "", fmt.Errorf("enqueue code for %s: %w", accountID, err)
 	}
-	return member.CodeSubmitted, nil
+	return member.CodeSubmitted, in.durable(ctx, accountID)
+}
+
+// durable waits for the replica when the Intake was asked to.
+func (in *Intake) durable(ctx context.Context, accountID string) error {
+	if in.replicated == nil {
+		return nil
+	}
+	if err := in.replicated(ctx); err != nil {
+		return fmt.Errorf("code for %s taken but not yet on a replica: %w", accountID, err)
+	}
+	return nil
 }
 
 // SubmitByPhone hands in a code naming the phone instead of the account

@@ -135,3 +135,45 @@ type driverLog struct{ l *zap.SugaredLogger }
 func (d driverLog) Printf(_ context.Context, format string, v ...any) {
 	d.l.Debugf(format, v...)
 }
+
+// IsSentinel reports whether a Redis URL names a primary found through
+// Sentinel (redis-sentinel://): one that a failover can replace by a
+// replica.
+func IsSentinel(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "redis-sentinel"
+}
+
+// ErrNotReplicated reports writes that no replica acknowledged in time
+// while the primary had replicas connected.
+var ErrNotReplicated = errors.New("no replica acknowledged the write in time")
+
+// Replicated waits up to timeout until the writes the primary acknowledged
+// before the call have reached at least one replica, so that a failover
+// (which promotes a replica) cannot lose them. Redis's WAIT counts the
+// writes of the connection it is sent on, so Replicated writes key on that
+// connection first: replication keeps the primary's order, so a replica
+// holding that write holds every earlier one. A primary with no replica
+// connected has nothing to wait for and answers nil; one whose replicas
+// did not acknowledge in time answers ErrNotReplicated.
+func Replicated(ctx context.Context, rdb redis.UniversalClient, key string, timeout time.Duration) error {
+	var acked *redis.Cmd
+	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, key)
+		acked = p.Do(ctx, "WAIT", 1, timeout.Milliseconds())
+		return nil
+	}); err != nil {
+		return err
+	}
+	if n, err := acked.Int64(); err != nil || n >= 1 {
+		return err
+	}
+	info, err := rdb.Info(ctx, "replication").Result()
+	if err != nil {
+		return err
+	}
+	if strings.Contains(info, "connected_slaves:0\r\n") || strings.Contains(info, "connected_slaves:0\n") {
+		return nil
+	}
+	return ErrNotReplicated
+}

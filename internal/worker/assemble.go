@@ -70,7 +70,7 @@ func newParts(d Deps) *parts {
 	p.client = asynq.NewClientFromRedisClient(d.Redis)
 	p.pauser = pause.New(d.Redis, p.store.Prefix(), tasks.CloudQueues)
 	p.limiter = newLimiter(d, p.store.Prefix(), p.metrics)
-	p.intake = intake.New(p.store, p.client, d.Config.MaxCodeAttempts)
+	p.intake = intake.New(p.store, p.client, d.Config.MaxCodeAttempts).ForRedis(d.Config.RedisURL, d.Redis)
 	return p
 }
 

@@ -3,6 +3,7 @@ package reliability
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -238,8 +239,27 @@ func (r *rig) waitFor(limit time.Duration, what string, cond func(map[member.Sta
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	r.t.Fatalf("%s: not reached after %s; member counts %v", what, limit, last)
+	r.t.Fatalf("%s: not reached after %s; member counts %v; tasks %s", what, limit, last, r.queueReport())
 	return nil
+}
+
+// queueReport says how many tasks each queue holds in each state, for a
+// test that gave up waiting.
+func (r *rig) queueReport() string {
+	qs, err := r.insp.Queues()
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	var b strings.Builder
+	for _, q := range qs {
+		info, err := r.insp.GetQueueInfo(q)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "[%s: active %d pending %d scheduled %d retry %d archived %d] ",
+			q, info.Active, info.Pending, info.Scheduled, info.Retry, info.Archived)
+	}
+	return b.String()
 }
 
 // terminal reports whether n members are in a terminal state.
