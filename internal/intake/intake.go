@@ -51,9 +51,7 @@ const ReplicaWait = time.Second
 // and the repeat is answered once a replica holds it.
 func (in *Intake) ForRedis(redisURL string, rdb redis.UniversalClient) *Intake {
 	if redisconn.IsSentinel(redisURL) {
-		in.replicated = func(ctx context.Context) error {
-			return redisconn.Replicated(ctx, rdb, in.store.Prefix()+"replicated", ReplicaWait)
-		}
+		in.replicated = redisconn.NewReplicas(rdb, in.store.Prefix()+"replicated", ReplicaWait, nil).Wait
 	}
 	return in
 }

@@ -14,12 +14,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/wake"
 )
 
@@ -148,32 +150,88 @@ func IsSentinel(raw string) bool {
 // while the primary had replicas connected.
 var ErrNotReplicated = errors.New("no replica acknowledged the write in time")
 
-// Replicated waits up to timeout until the writes the primary acknowledged
-// before the call have reached at least one replica, so that a failover
-// (which promotes a replica) cannot lose them. Redis's WAIT counts the
-// writes of the connection it is sent on, so Replicated writes key on that
-// connection first: replication keeps the primary's order, so a replica
-// holding that write holds every earlier one. A primary with no replica
-// connected has nothing to wait for and answers nil; one whose replicas
-// did not acknowledge in time answers ErrNotReplicated.
-func Replicated(ctx context.Context, rdb redis.UniversalClient, key string, timeout time.Duration) error {
+// replicasRecheck is how long a Replicas keeps what it learnt of the
+// primary's replicas.
+const replicasRecheck = time.Second
+
+// Replicas waits for the primary's replicas to hold what was written, so
+// that a failover (which promotes a replica) cannot lose it. It is safe
+// for concurrent use.
+type Replicas struct {
+	rdb     redis.UniversalClient
+	key     string
+	timeout time.Duration
+	now     func() time.Time
+
+	mu        sync.Mutex
+	connected int64
+	checked   time.Time
+}
+
+// NewReplicas returns a Replicas on rdb that writes key to mark its waits
+// and waits at most timeout; now is the clock (nil: time.Now).
+func NewReplicas(rdb redis.UniversalClient, key string, timeout time.Duration, now func() time.Time) *Replicas {
+	if now == nil {
+		now = clock.Real
+	}
+	return &Replicas{rdb: rdb, key: key, timeout: timeout, now: now}
+}
+
+// Wait returns once the writes the primary acknowledged before the call
+// have reached at least one replica. Redis's WAIT counts the writes of the
+// connection it is sent on, so Wait writes its key on that connection
+// first: replication keeps the primary's order, so a replica holding that
+// write holds every earlier one. A primary with no replica connected (as
+// just after a failover, before the old primary comes back as a replica)
+// has nothing a failover could promote, and Wait returns nil at once; one
+// whose replicas did not acknowledge within the timeout gives
+// ErrNotReplicated.
+func (r *Replicas) Wait(ctx context.Context) error {
+	n, err := r.replicas(ctx, false)
+	if err != nil || n == 0 {
+		return err
+	}
 	var acked *redis.Cmd
-	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Incr(ctx, key)
-		acked = p.Do(ctx, "WAIT", 1, timeout.Milliseconds())
+	if _, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, r.key)
+		acked = p.Do(ctx, "WAIT", 1, r.timeout.Milliseconds())
 		return nil
 	}); err != nil {
 		return err
 	}
-	if n, err := acked.Int64(); err != nil || n >= 1 {
+	if got, err := acked.Int64(); err != nil || got >= 1 {
 		return err
 	}
-	info, err := rdb.Info(ctx, "replication").Result()
-	if err != nil {
+	// The replica may have left since the last look.
+	if n, err = r.replicas(ctx, true); err != nil || n == 0 {
 		return err
-	}
-	if strings.Contains(info, "connected_slaves:0\r\n") || strings.Contains(info, "connected_slaves:0\n") {
-		return nil
 	}
 	return ErrNotReplicated
+}
+
+// replicas returns how many replicas the primary has connected, as read
+// at most replicasRecheck ago unless fresh.
+func (r *Replicas) replicas(ctx context.Context, fresh bool) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !fresh && !r.checked.IsZero() && r.now().Sub(r.checked) < replicasRecheck {
+		return r.connected, nil
+	}
+	info, err := r.rdb.Info(ctx, "replication").Result()
+	if err != nil {
+		return 0, err
+	}
+	r.connected, r.checked = connectedReplicas(info), r.now()
+	return r.connected, nil
+}
+
+// connectedReplicas reads connected_slaves from INFO replication.
+func connectedReplicas(info string) int64 {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }

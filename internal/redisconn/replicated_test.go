@@ -17,11 +17,10 @@ import (
 	"github.com/rdonboard/rdonboard/internal/testwait"
 )
 
-// TestReplicatedWaitsForTheReplica runs a real primary and replica: a
-// write acknowledged by Replicated is on the replica; a frozen replica
-// makes Replicated fail; with the replica gone there is nothing to wait
-// for.
-func TestReplicatedWaitsForTheReplica(t *testing.T) {
+// TestReplicasWaitForTheReplica runs a real primary and replica: a write
+// acknowledged by Wait is on the replica; a frozen replica makes Wait
+// fail; with the replica gone there is nothing to wait for.
+func TestReplicasWaitForTheReplica(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	primary := redistest.Start(t, redistest.Options{})
@@ -39,11 +38,12 @@ func TestReplicatedWaitsForTheReplica(t *testing.T) {
 	if err := p.Set(ctx, "code-task", "kept", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := redisconn.Replicated(ctx, p, "replicated", time.Second); err != nil {
-		t.Fatalf("Replicated with the replica in sync: %v", err)
+	w := redisconn.NewReplicas(p, "replicated", 200*time.Millisecond, nil)
+	if err := w.Wait(ctx); err != nil {
+		t.Fatalf("Wait with the replica in sync: %v", err)
 	}
 	if got, err := r.Get(ctx, "code-task").Result(); err != nil || got != "kept" {
-		t.Fatalf("on the replica after Replicated: %q, %v; want the primary's write", got, err)
+		t.Fatalf("on the replica after Wait: %q, %v; want the primary's write", got, err)
 	}
 
 	// Frozen, the replica stays connected but acknowledges nothing.
@@ -51,12 +51,12 @@ func TestReplicatedWaitsForTheReplica(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	err := redisconn.Replicated(ctx, p, "replicated", 200*time.Millisecond)
+	err := w.Wait(ctx)
 	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	if !errors.Is(err, redisconn.ErrNotReplicated) {
-		t.Fatalf("Replicated with the replica frozen: %v, want ErrNotReplicated", err)
+		t.Fatalf("Wait with the replica frozen: %v, want ErrNotReplicated", err)
 	}
 
 	replica.Stop(t)
@@ -64,8 +64,10 @@ func TestReplicatedWaitsForTheReplica(t *testing.T) {
 		info, err := p.Info(ctx, "replication").Result()
 		return err == nil && strings.Contains(info, "connected_slaves:0")
 	})
-	if err := redisconn.Replicated(ctx, p, "replicated", 100*time.Millisecond); err != nil {
-		t.Fatalf("Replicated with no replica: %v, want nil (nothing a failover could promote)", err)
+	for i := range 2 {
+		if err := w.Wait(ctx); err != nil {
+			t.Fatalf("Wait %d with no replica: %v, want nil (nothing a failover could promote)", i, err)
+		}
 	}
 }
 

@@ -72,6 +72,9 @@ func TestSentinelFailover(t *testing.T) {
 	if sms > len(rows)+inFlight {
 		t.Errorf("%d SMS for %d members with %d sends in flight at the kill", sms, len(rows), inFlight)
 	}
+	// Every SMS's code was handed in and answered: an answer held back
+	// (say, waiting for a replica the new primary does not have) shows here.
+	testwait.Until(t, 10*time.Second, "an answer to every code handed in", func() bool { return len(owners.Handed()) >= sms })
 	final, retried := owners.Statuses()
 	t.Logf("%d SMS; codes handed in: answers %v; tried again after %v; expired as never sent: %d", sms, final, retried, exp.count())
 	if final[http.StatusAccepted] != len(owners.Handed()) {
