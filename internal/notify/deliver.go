@@ -14,6 +14,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/flow"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/metrics"
+	"github.com/rdonboard/rdonboard/internal/ownermsg"
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
 	"github.com/rdonboard/rdonboard/tasks"
 )
@@ -38,6 +39,7 @@ type Deliverer struct {
 	rdb      redis.UniversalClient
 	prefix   string
 	keys     *phoneKeys
+	last     *ownermsg.Book
 	channels map[string]Channel
 	limiter  *ratelimit.Limiter
 	links    LinkMaker
@@ -72,7 +74,7 @@ func NewDeliverer(p DelivererParams) *Deliverer {
 		p.Rates = Rates
 	}
 	d := &Deliverer{store: p.Store, rdb: p.Store.Redis(), prefix: p.Store.Prefix() + "notify:", channels: map[string]Channel{},
-		keys: newPhoneKeys(p.Store.Redis(), p.Store.Prefix()), links: p.Links, metrics: p.Metrics, log: p.Logger, now: p.Now}
+		keys: newPhoneKeys(p.Store.Redis(), p.Store.Prefix()), last: ownermsg.New(p.Store.Redis(), p.Store.Prefix()), links: p.Links, metrics: p.Metrics, log: p.Logger, now: p.Now}
 	for _, c := range p.Channels {
 		d.channels[c.Name()] = c
 	}
@@ -151,20 +153,20 @@ func (d *Deliverer) outcome(ctx context.Context, ch Channel, m member.Member, ms
 		if merr := d.rdb.Set(ctx, d.prefix+"sent:"+taskID, "1", deliveredTTL).Err(); merr != nil {
 			d.log.Warn("delivered mark not kept", zap.String("task_id", taskID), zap.Error(merr))
 		}
-		d.record(ctx, ch, m, msg, "delivered", providerID)
+		d.record(ctx, ch, m, msg, ownermsg.Delivered, providerID)
 		return nil
 	case errors.Is(err, ErrSkip):
-		d.record(ctx, ch, m, msg, "skipped", err.Error())
+		d.record(ctx, ch, m, msg, ownermsg.Skipped, err.Error())
 		return nil
 	case errors.As(err, &th):
-		d.record(ctx, ch, m, msg, "throttled", err.Error())
+		d.record(ctx, ch, m, msg, ownermsg.Throttled, err.Error())
 		_ = d.limiter.Throttled(ctx, ch.Name())
 		return flow.Snooze(th.After+rand.N(th.After/5+1), err)
 	case errors.Is(err, ErrRejected) || finalAttempt(ctx):
-		d.record(ctx, ch, m, msg, "failed", err.Error())
+		d.record(ctx, ch, m, msg, ownermsg.Failed, err.Error())
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	d.record(ctx, ch, m, msg, "error", err.Error())
+	d.record(ctx, ch, m, msg, ownermsg.Error, err.Error())
 	return err
 }
 

@@ -10,11 +10,16 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/ownermsg"
 	"github.com/rdonboard/rdonboard/internal/status"
 )
 
 // AttentionCap is how many members needing a person the status page lists.
 const AttentionCap = 50
+
+// OwnersCap is how many phones the status page lists the latest messages
+// of.
+const OwnersCap = 50
 
 // StatusRefresh is how often the status page reloads itself.
 const StatusRefresh = 10 * time.Second
@@ -29,7 +34,15 @@ type statusView struct {
 	// NeedPerson counts every failed or expired member; Attention lists at
 	// most AttentionCap of them.
 	NeedPerson int64
-	Refresh    int
+	// Owners are the phones messaged last (at most OwnersCap), with the
+	// latest message on each channel; OwnersFailed counts the (phone,
+	// channel) pairs whose latest message failed for good. Messages tells
+	// whether messages are kept at all.
+	Messages     bool
+	Owners       []ownermsg.Phone
+	OwnersFailed int64
+	OwnersCap    int
+	Refresh      int
 }
 
 // batchView is one row of the batch table.
@@ -51,12 +64,19 @@ func (s *Site) statusPage(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		attention, err = s.needPerson(ctx, r.URL.Query().Get("batch"))
 	}
+	var owners []ownermsg.Phone
+	var ownersFailed int64
+	if err == nil && s.p.Messages != nil {
+		owners, ownersFailed, err = s.p.Messages.Recent(ctx, OwnersCap)
+	}
 	if err != nil {
 		s.p.Logger.Error("status page", zap.Error(err))
 		http.Error(w, "cannot read the member store right now; try again", http.StatusServiceUnavailable)
 		return
 	}
-	s.render(w, http.StatusOK, "status", newStatusView(snap, attention))
+	v := newStatusView(snap, attention)
+	v.Messages, v.Owners, v.OwnersFailed, v.OwnersCap = s.p.Messages != nil, owners, ownersFailed, OwnersCap
+	s.render(w, http.StatusOK, "status", v)
 }
 
 func newStatusView(snap status.Snapshot, attention []member.View) statusView {

@@ -19,6 +19,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/intake"
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/ownermsg"
 	"github.com/rdonboard/rdonboard/internal/status"
 )
 
@@ -30,6 +31,9 @@ type Params struct {
 	Store  *member.Store
 	Intake *intake.Intake
 	Status status.Source
+	// Messages is where the latest message to each phone's owner is kept;
+	// nil leaves that section out of the status page.
+	Messages *ownermsg.Book
 	// Token is the callback token (ONBOARD_CALLBACK_TOKEN): the operator's
 	// key to the status page and the dashboard; empty closes them (503).
 	Token string

@@ -12,6 +12,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/metrics"
+	"github.com/rdonboard/rdonboard/internal/ownermsg"
 	"github.com/rdonboard/rdonboard/internal/redisconn"
 	"github.com/rdonboard/rdonboard/internal/status"
 	"github.com/rdonboard/rdonboard/internal/web"
@@ -26,6 +27,7 @@ func (p *parts) addWeb() {
 	site := web.New(web.Params{
 		Store: p.store, Intake: p.intake, Token: cfg.CallbackToken,
 		Status:    status.Source{Store: p.store, Insp: insp, Pause: p.pauser, Now: p.d.Now},
+		Messages:  ownermsg.New(p.d.Redis, p.store.Prefix()),
 		Links:     web.NewLinks(cfg.LinkSecret, p.d.Now),
 		PublicURL: web.BaseURLFor(cfg.PublicURL, cfg.HTTPAddr, cfg.TLSCert != ""), Locale: i18n.Parse(cfg.Locale), Zone: cfg.Location(),
 		Dashboard: p.dashboardConn(), DashboardWritable: cfg.DashboardWritable,
