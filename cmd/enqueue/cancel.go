@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
@@ -78,7 +77,7 @@ func (a *app) dropTasks(ctx context.Context, done []member.Member) error {
 			}
 		}
 		if h := m.HandOn; h != nil {
-			t, err := tasks.NewHandOnSend(h.AccountID, h.Step, h.At, time.Now())
+			t, err := tasks.NewHandOnSend(h.AccountID, h.Step, h.At, a.now())
 			if err != nil {
 				return err
 			}

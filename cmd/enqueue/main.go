@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/config"
 	"github.com/rdonboard/rdonboard/internal/logging"
 	"github.com/rdonboard/rdonboard/internal/member"
@@ -64,10 +65,12 @@ type app struct {
 	log   *zap.Logger
 	rdb   redis.UniversalClient
 	opt   asynq.RedisConnOpt
+	// now is the clock of the store and the tasks; clock.Real.
+	now func() time.Time
 }
 
 func newRoot() *cobra.Command {
-	a := &app{}
+	a := &app{now: clock.Real}
 	root := &cobra.Command{
 		Use:           "enqueue",
 		Short:         "Put onboarding work on the rdonboard queues",
@@ -116,6 +119,6 @@ func (a *app) close() {
 	}
 }
 
-func (a *app) store() *member.Store { return member.New(a.rdb, member.Options{}) }
+func (a *app) store() *member.Store { return member.New(a.rdb, member.Options{Now: a.now}) }
 
 func (a *app) client() *asynq.Client { return asynq.NewClientFromRedisClient(a.rdb) }

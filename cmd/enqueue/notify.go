@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
@@ -63,7 +62,7 @@ func (a *app) nudge(ctx context.Context, rawPhone, batch string) error {
 	if err != nil {
 		return err
 	}
-	at, client := time.Now(), a.client()
+	at, client := a.now(), a.client()
 	for _, m := range targets {
 		t, err := tasks.NewNudge(m.AccountID, at)
 		if err != nil {

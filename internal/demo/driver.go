@@ -16,6 +16,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
@@ -82,7 +83,7 @@ func (d *driver) enqueue(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	d.started = time.Now()
+	d.started = clock.Real()
 	return sum.Accepted, ingest.WriteSummary(d.o.Out, sum, rejectsPath)
 }
 
@@ -254,8 +255,8 @@ func checkPrediction(got map[member.State]int64) error {
 // member of a phone by a moment).
 func (d *driver) told(ctx context.Context) {
 	insp := asynq.NewInspectorFromRedisClient(d.rdb)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	deadline := clock.Real().Add(10 * time.Second)
+	for clock.Real().Before(deadline) && ctx.Err() == nil {
 		info, err := insp.GetQueueInfo(tasks.QueueNotify)
 		if err == nil && info.Pending+info.Active+info.Scheduled+info.Retry == 0 {
 			break

@@ -18,6 +18,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -216,28 +217,36 @@ func TestCallerWideErrorPausesUntilResumed(t *testing.T) {
 
 	ctl := pause.New(env.Redis, env.Store.Prefix(), tasks.CloudQueues)
 	var reason *pause.Reason
-	deadline := time.Now().Add(20 * time.Second)
-	for reason == nil && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	testwait.Until(t, 20*time.Second, "the pause recorded", func() bool {
 		reason, _ = ctl.Current(context.Background())
-	}
-	if reason == nil || reason.Code != "CallerIdentityError" || reason.Remedy == "" {
+		return reason != nil
+	})
+	if reason.Code != "CallerIdentityError" || reason.Remedy == "" {
 		t.Fatalf("pause = %+v; want CallerIdentityError with a remedy", reason)
 	}
+	// The pause is recorded first, then each queue paused.
 	insp := asynq.NewInspectorFromRedisClient(env.Redis)
-	for _, q := range tasks.CloudQueues {
-		info, err := insp.GetQueueInfo(q)
-		if err != nil && strings.Contains(err.Error(), "does not exist") {
-			// Nothing was enqueued to it yet: the pause must still hold
-			// back what comes later.
-			if n, _ := env.Redis.Exists(context.Background(), "asynq:{"+q+"}:paused").Result(); n != 1 {
-				t.Errorf("queue %s (empty) not paused", q)
+	var notPaused []string
+	testwait.Poll(5*time.Second, func() bool {
+		notPaused = nil
+		for _, q := range tasks.CloudQueues {
+			info, err := insp.GetQueueInfo(q)
+			if err != nil && strings.Contains(err.Error(), "does not exist") {
+				// Nothing was enqueued to it yet: the pause must still
+				// hold back what comes later.
+				if n, _ := env.Redis.Exists(context.Background(), "asynq:{"+q+"}:paused").Result(); n != 1 {
+					notPaused = append(notPaused, q+" (empty)")
+				}
+				continue
 			}
-			continue
+			if err != nil || !info.Paused {
+				notPaused = append(notPaused, fmt.Sprintf("%s (%v)", q, err))
+			}
 		}
-		if err != nil || !info.Paused {
-			t.Errorf("queue %s not paused (%v)", q, err)
-		}
+		return len(notPaused) == 0
+	})
+	if len(notPaused) > 0 {
+		t.Errorf("queues not paused: %v", notPaused)
 	}
 	// While paused nobody is bound, failed or expired, and a member waiting
 	// for its bind keeps waiting (a send in flight at the pause may still

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/member"
@@ -71,13 +72,22 @@ func (f *Flow) send(ctx context.Context, m member.Member) error {
 	// Mark the send in flight as its request leaves: if this worker dies
 	// before the answer is recorded, the redelivery will not send a second
 	// SMS.
+	markFailed := false
 	res, err := f.cloud.SendCode(ctx, m.AccountID, m.Phone, func() error {
 		marked, err := f.markSending(ctx, m, true)
 		if err == nil {
 			m = marked
 		}
+		markFailed = err != nil && !errors.Is(err, errMovedAway)
 		return err
 	})
+	if markFailed {
+		// No request left, yet Redis may have kept the mark and lost only
+		// its answer: forget the mark, or the redelivery would take for
+		// sent a code no phone got and wait out its expiry.
+		f.forgetMark(ctx, m)
+		return err
+	}
 	err = notNow(err)
 	switch {
 	case err == nil:
@@ -98,6 +108,36 @@ func (f *Flow) send(ctx context.Context, m member.Member) error {
 		m = cleared
 	}
 	return f.sendFailed(ctx, m, cloud.ActionSendCode, err)
+}
+
+// markRetry is how often forgetMark tries again; markPatience is how long
+// it tries (within the task's own time limit).
+const (
+	markRetry    = 500 * time.Millisecond
+	markPatience = 30 * time.Second
+)
+
+// forgetMark clears the in-flight mark of m's send that was not sent,
+// trying again while Redis does not answer. If Redis stays away longer,
+// the mark stays and the redelivery treats the send as sent (the safe
+// side: never a second SMS).
+func (f *Flow) forgetMark(ctx context.Context, m member.Member) {
+	ctx, cancel := context.WithTimeout(ctx, markPatience)
+	defer cancel()
+	tick := time.NewTicker(markRetry)
+	defer tick.Stop()
+	for {
+		_, err := f.markSending(ctx, m, false)
+		if err == nil || errors.Is(err, errMovedAway) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			f.logger(ctx, m).Warn("in-flight mark of a send that did not leave kept: its redelivery will treat it as sent", zap.Error(err))
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // markSending sets or clears the in-flight mark of m's current send.

@@ -354,11 +354,17 @@ func (s *syncBuffer) Tail(n int) string {
 // directly (with its own cloud client).
 func (e *Env) Flow() *flow.Flow {
 	e.t.Helper()
+	return e.FlowOn(e.Redis)
+}
+
+// FlowOn is Flow over the Redis connection rdb (one with a test's hooks).
+func (e *Env) FlowOn(rdb redis.UniversalClient) *flow.Flow {
+	e.t.Helper()
 	sdk, err := cloud.New(cloud.Config{Endpoint: e.CloudURL, AccessKeyID: sandbox.DefaultAccessKeyID,
 		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: e.Config.CloudTimeout, Now: e.now})
 	if err != nil {
 		e.t.Fatalf("harness: cloud client: %v", err)
 	}
 	e.t.Cleanup(sdk.Close)
-	return worker.BuildFlow(worker.Deps{Config: e.Config, Redis: e.Redis, Cloud: sdk, Logger: e.Logger, Now: e.now})
+	return worker.BuildFlow(worker.Deps{Config: e.Config, Redis: rdb, Cloud: sdk, Logger: e.Logger, Now: e.now})
 }

@@ -12,7 +12,6 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"golang.org/x/sync/errgroup"
@@ -288,7 +287,7 @@ func (r *run) enqueue(ctx context.Context, in <-chan sendJob) error {
 // when an admitted member left that phone, at the earliest moment its SMS
 // may go. One already there under its ID is the same send.
 func (r *run) enqueueHandOn(ctx context.Context, h *member.HandOn) error {
-	t, err := tasks.NewHandOnSend(h.AccountID, h.Step, h.At, time.Now())
+	t, err := tasks.NewHandOnSend(h.AccountID, h.Step, h.At, r.in.store.Now())
 	if err != nil {
 		return err
 	}

@@ -94,19 +94,16 @@ func (p *PhoneSummary) count(m Member) {
 	}
 }
 
-// LiveMember returns the member of phone whose code is live (code_sent or
-// code_submitted), ok=false if none.
+// LiveMember returns the member of phone a code is for now, ok=false if
+// none: the one whose code is live (code_sent or code_submitted), or the
+// phone's turn holder while its send is in flight (the SMS may reach the
+// phone before the send is recorded). It is CodeHolder without the errors.
 func (s *Store) LiveMember(ctx context.Context, phone string) (m Member, ok bool, err error) {
-	ms, err := s.PhoneMembers(ctx, phone)
-	if err != nil {
-		return Member{}, false, err
+	m, err = s.CodeHolder(ctx, phone)
+	if errors.Is(err, ErrNoSuchPhone) || errors.Is(err, ErrNotWaiting) {
+		return Member{}, false, nil
 	}
-	for _, m := range ms {
-		if m.State.Live() {
-			return m, true, nil
-		}
-	}
-	return Member{}, false, nil
+	return m, err == nil, err
 }
 
 // ListPhones calls fn for each phone with at least one member, any order.

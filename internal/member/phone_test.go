@@ -12,6 +12,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
+	"github.com/rdonboard/rdonboard/tasks"
 )
 
 const shared = "86-13900005555"
@@ -113,6 +114,20 @@ func TestPhoneSummaryAndLiveMember(t *testing.T) {
 		t.Fatalf("LiveMember before any send: ok=%v err=%v", ok, err)
 	}
 	moveTo(t, s, cands[0].AccountID, member.Pending, member.AlreadyBound)
+	// The SMS may reach the phone before its send is recorded: the turn
+	// holder whose send is in flight is the member the code is for.
+	if _, err := s.TakeTurn(ctx, cands[1].AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if live, ok, err := s.LiveMember(ctx, shared); err != nil || ok {
+		t.Fatalf("LiveMember with the turn taken, no send yet = %s ok=%v err=%v, want none", live.AccountID, ok, err)
+	}
+	if _, err := s.Transition(ctx, cands[1].AccountID, member.MarkSend.Move("", member.SetSending(tasks.Step{Generation: 1}))); err != nil {
+		t.Fatal(err)
+	}
+	if live, ok, err := s.LiveMember(ctx, shared); err != nil || !ok || live.AccountID != cands[1].AccountID {
+		t.Fatalf("LiveMember with the send in flight = %s ok=%v err=%v, want %s", live.AccountID, ok, err, cands[1].AccountID)
+	}
 	if _, err := s.Transition(ctx, cands[1].AccountID, member.Move{
 		From: []member.State{member.Pending}, To: member.CodeSent, Reason: "sent", Edits: []member.Edit{member.NoteSMS()},
 	}); err != nil {

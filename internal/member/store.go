@@ -77,6 +77,10 @@ type Options struct {
 	PhoneGap time.Duration
 }
 
+// Now is the store's clock (Options.Now): the time its records and the
+// hand-on times it returns are stamped with.
+func (s *Store) Now() time.Time { return s.now() }
+
 // New returns a store over rdb.
 func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Prefix == "" {

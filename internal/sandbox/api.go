@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/phone"
 )
 
@@ -97,7 +98,8 @@ func (s *Server) handle(method, action string, p url.Values) (map[string]any, *a
 	if method != http.MethodPost && method != http.MethodGet {
 		return nil, invalid("HTTPMethod", "Only GET and POST are supported.")
 	}
-	if e := s.authenticate(method, p, time.Now()); e != nil {
+	// The SDK stamps its requests by the wall clock, not by Options.Now.
+	if e := s.authenticate(method, p, clock.Real()); e != nil {
 		return nil, e
 	}
 	if !slices.Contains(actions, action) {

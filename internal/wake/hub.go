@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/testwait"
 )
 
@@ -222,7 +223,7 @@ func (h *Hub) nothingDue(key string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	d := h.delayed[key]
-	now := time.Now()
+	now := clock.Real() // asynq scores its sets by the wall clock
 	return d != nil && d.known && now.Before(d.due) && now.Sub(d.checked) < DelayedRecheck
 }
 
@@ -232,7 +233,7 @@ func (h *Hub) learnDue(ctx context.Context, s script) {
 	h.mu.Lock()
 	gen := h.woken[s.queue]
 	h.mu.Unlock()
-	now := time.Now()
+	now := clock.Real() // asynq scores its sets by the wall clock
 	first, err := h.p.Redis.ZRangeWithScores(ctx, s.key, 0, 0).Result()
 	if err != nil {
 		return

@@ -191,7 +191,7 @@ func (s *Site) phoneView(ctx context.Context, lz i18n.Localizer, sum member.Phon
 	return v, nil
 }
 
-// liveView fills v for member m, whose code is live.
+// liveView fills v for member m, whose code is live or on its way.
 func (s *Site) liveView(v *ownerView, m member.Member, p pending) {
 	lz := v.L
 	v.Account, v.AccountID = m.DisplayName, maskAccount(m.AccountID)
@@ -200,6 +200,11 @@ func (s *Site) liveView(v *ownerView, m member.Member, p pending) {
 		return
 	}
 	v.Form, v.Heading, v.Message = true, lz.T(i18n.EnterCode), lz.T(i18n.EnterCodeHint)
+	if m.State == member.Pending {
+		// Its SMS is on the way and the send not yet recorded: the code
+		// is taken, its expiry not known yet.
+		return
+	}
 	v.Expires = lz.T(i18n.ValidUntil, lz.Time(m.CodeExpiresAt))
 	if m.CodeAttempts > 0 {
 		v.Tone, v.Message = "warn", lz.T(i18n.WrongCode)
