@@ -25,7 +25,12 @@ func (f *Flow) HandleBind(ctx context.Context, t *asynq.Task) error {
 	// dies before the answer is recorded, the redelivery reads
 	// AccountSecureMobileAlreadyExists as this bind's success. m keeps the
 	// mark as it was, the record of earlier attempts.
-	res, err := f.cloud.Bind(ctx, m.AccountID, m.Phone, m.Code, func() error { return f.markInDoubt(ctx, m, true) })
+	res, err := f.cloud.Bind(ctx, m.AccountID, m.Phone, m.Code, func() error {
+		if err := f.markInDoubt(ctx, m, true); err != nil {
+			return err
+		}
+		return f.replicated(ctx)
+	})
 	err = notNow(err)
 	if errors.Is(err, errMovedAway) {
 		return nil

@@ -74,6 +74,11 @@ type Params struct {
 	Events Events
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Replicated, when set, returns once what was written has reached a
+	// replica (redisconn.Replicas.Wait on a Sentinel primary). A send's or
+	// a bind's in-flight mark waits for it before the request leaves, so
+	// a failover cannot lose the mark of a request that left.
+	Replicated func(context.Context) error
 }
 
 // Events is told of the steps a phone's owner hears about. It must only
@@ -101,6 +106,8 @@ type Flow struct {
 	cfg     Config
 	events  Events
 	now     func() time.Time
+	// replicated is Params.Replicated, or nothing to wait for.
+	replicated func(context.Context) error
 }
 
 // New returns a Flow.
@@ -117,10 +124,13 @@ func New(p Params) *Flow {
 	if p.Events == nil {
 		p.Events = noEvents{}
 	}
+	if p.Replicated == nil {
+		p.Replicated = func(context.Context) error { return nil }
+	}
 	caller := cloudcall.New(cloudcall.Params{Client: p.Cloud, Limiter: p.Limiter, Metrics: p.Metrics,
 		Mode: cloudcall.Snooze, Now: p.Now})
 	return &Flow{events: p.Events, store: p.Store, cloud: caller, client: p.Client, pauser: p.Pauser,
-		log: p.Logger, metrics: p.Metrics, cfg: p.Config, now: p.Now}
+		log: p.Logger, metrics: p.Metrics, cfg: p.Config, now: p.Now, replicated: p.Replicated}
 }
 
 // Register adds the flow's handlers to mux.

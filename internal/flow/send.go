@@ -77,14 +77,16 @@ func (f *Flow) send(ctx context.Context, m member.Member) error {
 		marked, err := f.markSending(ctx, m, true)
 		if err == nil {
 			m = marked
+			err = f.replicated(ctx)
 		}
 		markFailed = err != nil && !errors.Is(err, errMovedAway)
 		return err
 	})
 	if markFailed {
 		// No request left, yet Redis may have kept the mark and lost only
-		// its answer: forget the mark, or the redelivery would take for
-		// sent a code no phone got and wait out its expiry.
+		// its answer (or no replica took it in time): forget the mark, or
+		// the redelivery would take for sent a code no phone got and wait
+		// out its expiry.
 		f.forgetMark(ctx, m)
 		return err
 	}

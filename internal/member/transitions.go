@@ -60,7 +60,7 @@ var (
 		Changes: "marks the send in flight (a redelivery then sends no second SMS); the count of codes handed in starts afresh",
 		edits:   []Edit{ResetSubmissions()}}
 	UnmarkSend = Transition{Name: "UnmarkSend", From: []State{Pending}, To: Pending, Quiet: true,
-		Changes: "forgets the send in flight (the cloud answered: no SMS left)",
+		Changes: "forgets the send in flight (the cloud answered, or the request never left: no SMS)",
 		edits:   []Edit{ClearSending()}}
 	NoteWaiting = Transition{Name: "NoteWaiting", From: []State{Pending}, To: Pending, Quiet: true,
 		Changes: "records what the member waits for (waiting_for)"}

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/hibiken/asynq"
@@ -19,6 +20,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/metrics"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
+	"github.com/rdonboard/rdonboard/internal/redisconn"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -50,8 +52,10 @@ type parts struct {
 	flow    *flow.Flow
 	events  flow.Events
 	intake  *intake.Intake
-	mux     *asynq.ServeMux
-	mounts  map[string]http.Handler
+	// replicated waits for a replica on a Sentinel primary; nil otherwise.
+	replicated func(context.Context) error
+	mux        *asynq.ServeMux
+	mounts     map[string]http.Handler
 	// guard guards /v1/ and /metrics: the web site's bearer check, which
 	// counts wrong tokens per address.
 	guard      func(http.Handler) http.Handler
@@ -71,6 +75,9 @@ func newParts(d Deps) *parts {
 	p.pauser = pause.New(d.Redis, p.store.Prefix(), tasks.CloudQueues)
 	p.limiter = newLimiter(d, p.store.Prefix(), p.metrics)
 	p.intake = intake.New(p.store, p.client, d.Config.MaxCodeAttempts).ForRedis(d.Config.RedisURL, d.Redis)
+	if redisconn.IsSentinel(d.Config.RedisURL) {
+		p.replicated = redisconn.NewReplicas(d.Redis, p.store.Prefix()+"replicated", intake.ReplicaWait, nil).Wait
+	}
 	return p
 }
 
@@ -89,7 +96,7 @@ func (p *parts) addFlow() {
 	cfg := p.d.Config
 	p.flow = flow.New(flow.Params{
 		Store: p.store, Cloud: p.d.Cloud, Limiter: p.limiter, Client: p.client, Logger: p.d.Logger.Named("flow"),
-		Metrics: p.metrics, Pauser: p.pauser, Now: p.d.Now, Events: p.events,
+		Metrics: p.metrics, Pauser: p.pauser, Now: p.d.Now, Events: p.events, Replicated: p.replicated,
 		Config: flow.Config{MaxSends: cfg.MaxSends, MaxCodeAttempts: cfg.MaxCodeAttempts, Window: cfg.Window()},
 	})
 	p.flow.Register(p.mux)
