@@ -15,6 +15,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -52,16 +53,13 @@ func settled(n int64) func(map[member.State]int64) bool {
 func waitSendsIdle(t *testing.T, env *harness.Env) {
 	t.Helper()
 	ins := asynq.NewInspectorFromRedisClient(env.Redis)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		active, err := ins.ListActiveTasks(tasks.QueueSend)
-		if err == nil && len(active) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("send tasks still active after 20s: %d (%v)", len(active), err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var active []*asynq.TaskInfo
+	var err error
+	if !testwait.Poll(20*time.Second, func() bool {
+		active, err = ins.ListActiveTasks(tasks.QueueSend)
+		return err == nil && len(active) == 0
+	}) {
+		t.Fatalf("send tasks still active after 20s: %d (%v)", len(active), err)
 	}
 }
 
@@ -132,12 +130,8 @@ func TestCancelBatchStopsSendsAndTheRosterRestartsIt(t *testing.T) {
 // waitSMS waits until the sandbox has sent at least k SMS.
 func waitSMS(t *testing.T, env *harness.Env, k int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for env.Sandbox.Stats().SMSSent < k {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d SMS after 20s, want %d", env.Sandbox.Stats().SMSSent, k)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !testwait.Poll(20*time.Second, func() bool { return env.Sandbox.Stats().SMSSent >= k }) {
+		t.Fatalf("only %d SMS after 20s, want %d", env.Sandbox.Stats().SMSSent, k)
 	}
 }
 

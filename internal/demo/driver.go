@@ -208,7 +208,7 @@ func (d *driver) report(ctx context.Context, o *simworld.PageOwners) error {
 		return err
 	}
 	st := d.sandbox.Stats()
-	fmt.Fprintf(d.o.Out, "\nsandbox: %d SMS sent, %d phones bound, calls %v\nowner page answers to the codes handed in, by HTTP status: %v\n",
+	fmt.Fprintf(d.o.Out, "\nsandbox: %d SMS sent, %d phones bound, calls %v\nowner page answers to the codes handed in, by HTTP status: %v (0: the page had no code form by then, as for an owner who typed after the account's last code expired)\n",
 		st.SMSSent, len(st.Binds), st.Calls, o.Statuses())
 	d.told(ctx)
 	if err := d.overlaps(ctx); err != nil {

@@ -187,11 +187,10 @@ func TestDailyLimitDefersUntilReset(t *testing.T) {
 	env.Enqueue("limited", []harness.Row{row}, ingest.Options{})
 	insp := asynq.NewInspectorFromRedisClient(env.Redis)
 	var retry []*asynq.TaskInfo
-	deadline := time.Now().Add(20 * time.Second)
-	for len(retry) == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	testwait.Poll(20*time.Second, func() bool {
 		retry, _ = insp.ListRetryTasks(tasks.QueueSend)
-	}
+		return len(retry) > 0
+	})
 	if len(retry) != 1 {
 		t.Fatalf("send task not waiting for retry (retry tasks %d)", len(retry))
 	}
@@ -428,30 +427,25 @@ func TestSharedRateKeepsUnderQuota(t *testing.T) {
 
 func waitSMS(t *testing.T, env *harness.Env, phone string, n int) sandbox.SMS {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if all := env.Sandbox.SMS(phone); len(all) >= n {
-			return all[n-1]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("SMS %d to %s never came", n, phone)
-	return sandbox.SMS{}
+	var all []sandbox.SMS
+	testwait.Until(t, 20*time.Second, fmt.Sprintf("SMS %d to %s", n, phone), func() bool {
+		all = env.Sandbox.SMS(phone)
+		return len(all) >= n
+	})
+	return all[n-1]
 }
 
 func waitMember(t *testing.T, env *harness.Env, id string, cond func(member.Member) bool) member.Member {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		m, err := env.Store.Get(context.Background(), id)
-		if err == nil && cond(m) {
-			return m
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("member %s never reached the expected state; last %+v (%v)", id, m.View(false), err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var m member.Member
+	var err error
+	if !testwait.Poll(20*time.Second, func() bool {
+		m, err = env.Store.Get(context.Background(), id)
+		return err == nil && cond(m)
+	}) {
+		t.Fatalf("member %s never reached the expected state; last %+v (%v)", id, m.View(false), err)
 	}
+	return m
 }
 
 // wrong returns a code that is not c.

@@ -22,6 +22,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -175,14 +176,12 @@ func cancelShows(t *testing.T, env *harness.Env, proc *harness.Proc) {
 // and returns the last answer.
 func scrapeUntil(t *testing.T, p *harness.Proc, limit time.Duration, cond func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		got := scrape(t, p)
-		if cond(got) || time.Now().After(deadline) {
-			return got
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var got map[string]*dto.MetricFamily
+	testwait.Poll(limit, func() bool {
+		got = scrape(t, p)
+		return cond(got)
+	})
+	return got
 }
 
 func eq(want float64) func(float64) bool     { return func(v float64) bool { return v == want } }

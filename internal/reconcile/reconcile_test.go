@@ -22,6 +22,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
 	"github.com/rdonboard/rdonboard/internal/status"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -106,17 +107,14 @@ func (b *bundle) get(t testing.TB, id string) member.Member {
 // waitState waits until member id is in state.
 func (b *bundle) waitState(t testing.TB, id string, state member.State) member.Member {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		m := b.get(t, id)
-		if m.State == state {
-			return m
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("member %s is %s after 30s, want %s", id, m.State, state)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var m member.Member
+	if !testwait.Poll(30*time.Second, func() bool {
+		m = b.get(t, id)
+		return m.State == state
+	}) {
+		t.Fatalf("member %s is %s after 30s, want %s", id, m.State, state)
 	}
+	return m
 }
 
 // repairEntry returns the member's history event whose reason contains

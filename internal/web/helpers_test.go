@@ -15,6 +15,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/internal/web"
 )
 
@@ -148,15 +149,13 @@ func linkOf(t *testing.T, base, accountID string) web.Link {
 // waitMember polls the store until member id satisfies cond.
 func waitMember(t *testing.T, env *harness.Env, id string, cond func(member.Member) bool) member.Member {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		m, err := env.Store.Get(context.Background(), id)
-		if err == nil && cond(m) {
-			return m
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("member %s: condition not met after 30s (state %s, step %v)", id, m.State, m.Step())
-		}
-		time.Sleep(20 * time.Millisecond)
+	var m member.Member
+	if !testwait.Poll(30*time.Second, func() bool {
+		var err error
+		m, err = env.Store.Get(context.Background(), id)
+		return err == nil && cond(m)
+	}) {
+		t.Fatalf("member %s: condition not met after 30s (state %s, step %v)", id, m.State, m.Step())
 	}
+	return m
 }

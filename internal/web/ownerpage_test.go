@@ -15,6 +15,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/internal/web"
 )
 
@@ -67,17 +68,14 @@ func postCode(t *testing.T, origin, link, code string, lang string) answer {
 // pageUntil loads the owner page at link until it says want.
 func pageUntil(t *testing.T, link, lang, want string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		a := do(t, request{url: link, header: http.Header{"Accept-Language": {lang}}})
-		if strings.Contains(a.body, want) {
-			return a.body
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("owner page never said %q; last (status %d):\n%s", want, a.status, a.body)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var a answer
+	if !testwait.Poll(30*time.Second, func() bool {
+		a = do(t, request{url: link, header: http.Header{"Accept-Language": {lang}}})
+		return strings.Contains(a.body, want)
+	}) {
+		t.Fatalf("owner page never said %q; last (status %d):\n%s", want, a.status, a.body)
 	}
+	return a.body
 }
 
 // TestOwnerPageOverHTTP walks one phone with 3 accounts through its owner

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -178,11 +179,5 @@ func handIn(t *testing.T, w *workerProc, id, code string) int {
 // waitSends waits until the sandbox sent n SMS to the member.
 func waitSends(t *testing.T, r *rig, id string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for r.smsPerAccount()[id] < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("member %s got fewer than %d SMS after a minute", id, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.Until(t, time.Minute, fmt.Sprintf("%d SMS to member %s", n, id), func() bool { return r.smsPerAccount()[id] >= n })
 }

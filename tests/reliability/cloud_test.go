@@ -14,6 +14,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -145,14 +146,7 @@ func TestThrottleStorm(t *testing.T) {
 
 // eventually polls cond until it holds or limit passes.
 func eventually(limit time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return true
+	return testwait.Poll(limit, cond)
 }
 
 // rateWatch samples the shared send rate every 200 ms: the worker's

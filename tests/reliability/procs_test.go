@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 )
 
 // client is the HTTP client of the tests; its timeout is a safety net.
@@ -91,17 +92,15 @@ func (p *proc) exited() bool {
 // waitHealthy polls url until it answers 200; false if the process exited
 // first or the time ran out.
 func (p *proc) waitHealthy(url string, limit time.Duration) bool {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) && !p.exited() {
+	healthy := false
+	testwait.Poll(limit, func() bool {
 		if resp, err := client.Get(url); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return true
-			}
+			healthy = resp.StatusCode == http.StatusOK
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
+		return healthy || p.exited()
+	})
+	return healthy
 }
 
 // childEnv is the environment of a child process: the test's own without

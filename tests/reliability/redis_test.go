@@ -12,6 +12,7 @@ import (
 
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -58,14 +59,13 @@ func TestRedisRestart(t *testing.T) {
 // waitStatus polls url until it answers want.
 func waitStatus(t *testing.T, url string, want int) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
 	last := 0
-	for time.Now().Before(deadline) {
+	if testwait.Poll(time.Minute, func() bool {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		if last, _ = do(req); last == want {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+		last, _ = do(req)
+		return last == want
+	}) {
+		return
 	}
 	t.Fatalf("GET %s: %s after a minute, want %d", url, describe(last), want)
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 )
 
 // TestRedisWithPasswordAndTLS runs the worker, `enqueue members` and
@@ -93,19 +94,17 @@ func startTLSRedis(t *testing.T, password string) (string, string) {
 func pingTLS(t *testing.T, redisURL, ca string, exited <-chan struct{}) bool {
 	t.Helper()
 	rdb := openRedis(t, redisURL, ca)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	up, gone := false, false
+	testwait.Poll(10*time.Second, func() bool {
 		select {
 		case <-exited:
-			return false
+			gone = true
 		default:
+			up = rdb.Ping(t.Context()).Err() == nil
 		}
-		if rdb.Ping(t.Context()).Err() == nil {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
+		return up || gone
+	})
+	return up && !gone
 }
 
 // writeCerts writes a CA and a server certificate for 127.0.0.1 signed by
