@@ -5,14 +5,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
 
 	"github.com/rdonboard/rdonboard/internal/member"
-	"github.com/rdonboard/rdonboard/internal/pause"
-	"github.com/rdonboard/rdonboard/internal/reconcile"
 	"github.com/rdonboard/rdonboard/internal/status"
-	"github.com/rdonboard/rdonboard/tasks"
 )
 
 type statusFlags struct {
@@ -60,8 +56,7 @@ func (a *app) status(ctx context.Context, f statusFlags) error {
 	defer a.rdb.Close()
 	store := member.New(a.rdb, member.Options{})
 	if format == status.Table {
-		src := status.Source{Store: store, Insp: asynq.NewInspectorFromRedisClient(a.rdb),
-			Pause: pause.New(a.rdb, store.Prefix(), tasks.CloudQueues), Runs: reconcile.NewRuns(a.rdb, store.Prefix())}
+		src := status.NewSource(a.rdb, store, nil)
 		snap, err := src.Snapshot(ctx, f.batch)
 		if err != nil {
 			return err

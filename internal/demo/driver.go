@@ -20,7 +20,6 @@ import (
 	"github.com/rdonboard/rdonboard/internal/i18n"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
-	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
 	"github.com/rdonboard/rdonboard/internal/simworld"
@@ -194,8 +193,7 @@ func isTerminal(w io.Writer) bool {
 // person, and checks the outcome against the prediction.
 func (d *driver) report(ctx context.Context, o *simworld.PageOwners) error {
 	store := member.New(d.rdb, member.Options{})
-	src := status.Source{Store: store, Insp: asynq.NewInspectorFromRedisClient(d.rdb),
-		Pause: pause.New(d.rdb, store.Prefix(), tasks.CloudQueues)}
+	src := status.NewSource(d.rdb, store, nil)
 	snap, err := src.Snapshot(ctx, batch)
 	if err != nil {
 		return err

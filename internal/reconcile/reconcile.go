@@ -44,9 +44,6 @@ const (
 	DefaultConcurrency = 8
 )
 
-// manualPrefix starts the slot of a run asked for by `enqueue reconcile`.
-const manualPrefix = "manual-"
-
 // Params are the parts a Reconciler is built from.
 type Params struct {
 	Store *member.Store
@@ -129,7 +126,7 @@ func (r *Reconciler) Handle(ctx context.Context, t *asynq.Task) error {
 // attempt, so a retried slot still has one summary.
 func (r *Reconciler) Run(ctx context.Context, slot string, verifyAll bool) (Summary, error) {
 	start := r.p.Now()
-	lock, err := takeLock(ctx, r.p.Store.Redis(), r.p.Runs.lockKey(), strings.HasPrefix(slot, manualPrefix))
+	lock, err := takeLock(ctx, r.p.Store.Redis(), r.p.Runs.LockKey(), strings.HasPrefix(slot, manualPrefix))
 	if err != nil {
 		return Summary{}, err
 	}

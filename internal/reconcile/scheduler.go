@@ -129,7 +129,7 @@ func (s *Scheduler) enqueue(slot time.Time) {
 	log := s.p.Logger.With(zap.String("slot", name))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	won, err := s.p.Runs.claim(ctx, name, claimTTL(s.sched, slot))
+	won, err := s.p.Runs.Claim(ctx, name, claimTTL(s.sched, slot))
 	if err != nil {
 		log.Warn("reconciliation slot not claimed; the next slot will run", zap.Error(err))
 		return
@@ -173,14 +173,4 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-// claim takes slot for this process; it reports false when another
-// process took it first.
-func (r *Runs) claim(ctx context.Context, slot string, ttl time.Duration) (bool, error) {
-	ok, err := r.rdb.SetNX(ctx, r.claimKey(slot), "1", ttl).Result()
-	if err != nil {
-		return false, fmt.Errorf("claim reconciliation slot %s: %w", slot, err)
-	}
-	return ok, nil
 }

@@ -14,12 +14,13 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/csvsafe"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
-	"github.com/rdonboard/rdonboard/internal/reconcile"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -47,10 +48,10 @@ type Snapshot struct {
 	Waiting map[string]int64 `json:"waiting"`
 	// Reconcile holds the last reconciliation runs, newest first (empty
 	// without Source.Runs, or before the first run).
-	Reconcile []reconcile.Summary `json:"reconcile,omitempty"`
+	Reconcile []runlog.Summary `json:"reconcile,omitempty"`
 	// ReconcileVerifyAll is the newest finished verify-all run, whose drift
 	// stands until the next one (nil without Source.Runs, or before one).
-	ReconcileVerifyAll *reconcile.Summary `json:"reconcile_verify_all,omitempty"`
+	ReconcileVerifyAll *runlog.Summary `json:"reconcile_verify_all,omitempty"`
 }
 
 // Source reads snapshots.
@@ -59,9 +60,18 @@ type Source struct {
 	Insp  *asynq.Inspector
 	Pause *pause.Controller
 	// Runs, if set, adds the last reconciliation runs to snapshots.
-	Runs *reconcile.Runs
+	Runs *runlog.Runs
 	// Now stamps each snapshot; default clock.Real.
 	Now clock.Func
+}
+
+// NewSource is the Source of the member store over rdb: its queues, its
+// pause and its reconciliation runs; now stamps snapshots (nil: the wall
+// clock). worker status, the status page and the demo all read through
+// one.
+func NewSource(rdb redis.UniversalClient, store *member.Store, now clock.Func) Source {
+	return Source{Store: store, Insp: asynq.NewInspectorFromRedisClient(rdb),
+		Pause: pause.New(rdb, store.Prefix(), tasks.CloudQueues), Runs: runlog.NewRuns(rdb, store.Prefix()), Now: now}
 }
 
 // ReconcileRuns is how many reconciliation runs a snapshot holds.
@@ -175,7 +185,7 @@ func WriteTable(w io.Writer, s Snapshot) error {
 
 // writeReconcile renders the last reconciliation run, and the drift the
 // last verify-all run found.
-func writeReconcile(w io.Writer, runs []reconcile.Summary, verified *reconcile.Summary) {
+func writeReconcile(w io.Writer, runs []runlog.Summary, verified *runlog.Summary) {
 	if len(runs) == 0 {
 		return
 	}

@@ -71,6 +71,12 @@ func (l *lockout) lane(addr string) chan struct{} {
 	return l.lanes[h.Sum32()%uint32(len(l.lanes))]
 }
 
+// tryWait bounds how long a try waits for its address's tries in flight
+// before it is refused (429, retry after 1 s): long enough that a burst of
+// right tokens on a loaded machine gets through, as long as one held try
+// may last.
+const tryWait = heldFor
+
 // heldFor is how long a try in flight may hold its place; one whose worker
 // died is forgotten after it.
 const heldFor = 10 * time.Second
@@ -129,7 +135,7 @@ func (l *lockout) take(ctx context.Context, r *http.Request) (*try, time.Duratio
 	if l == nil {
 		return nil, 0
 	}
-	waiting, stop := context.WithTimeout(ctx, 2*time.Second)
+	waiting, stop := context.WithTimeout(ctx, tryWait)
 	defer stop()
 	lane := l.lane(clientAddr(r))
 	select {

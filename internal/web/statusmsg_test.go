@@ -1,16 +1,20 @@
 package web_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/hibiken/asynq"
 
 	"github.com/rdonboard/rdonboard/internal/config"
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/notify/notifytest"
+	"github.com/rdonboard/rdonboard/internal/reconcile"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 	"github.com/rdonboard/rdonboard/internal/testwait"
 )
 
@@ -66,4 +70,43 @@ func ownersSection(body string) string {
 	}
 	s := body[i:]
 	return s[:strings.Index(s, "</section>")]
+}
+
+// TestStatusPageShowsReconciliationRuns: a run asked for with `enqueue
+// reconcile` appears on the status page with its outcome and repairs.
+func TestStatusPageShowsReconciliationRuns(t *testing.T) {
+	t.Parallel()
+	env, proc := start(t, nil)
+	before := do(t, request{url: proc.URL + "/", header: bearer(harness.Token)})
+	if !strings.Contains(before.body, "No run yet") {
+		t.Errorf("status page before any run lacks \"No run yet\"")
+	}
+	waiting(t, env, "checked", 9500, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sum, err := reconcile.Request(ctx, asynq.NewClientFromRedisClient(env.Redis), runlog.NewRuns(env.Redis, env.Store.Prefix()), reconcile.RequestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := do(t, request{url: proc.URL + "/", header: bearer(harness.Token)})
+	i := strings.Index(page.body, `id="reconcile"`)
+	if i < 0 {
+		t.Fatal("status page has no reconciliation section")
+	}
+	section := page.body[i:]
+	section = section[:strings.Index(section, "</section>")]
+	for _, want := range []string{sum.Slot, `<td class="text">finished</td>`, sum.RepairsText()} {
+		if !strings.Contains(section, want) {
+			t.Errorf("reconciliation section lacks %q:\n%s", want, section)
+		}
+	}
+
+	browser := newBrowser(t)
+	step(t, browser, "log in", chromedp.Navigate(proc.URL+"/"), chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), harness.Token), chromedp.Submit(chromedp.ID("token")),
+		chromedp.WaitVisible(chromedp.ID("reconcile")))
+	if text := textOf(t, browser); !strings.Contains(text, sum.Slot) {
+		t.Errorf("status page in the browser lacks the run %s:\n%s", sum.Slot, text)
+	}
+	shot(t, browser, outDir(t), "status-reconcile")
 }

@@ -26,7 +26,7 @@ func (p *parts) addWeb() {
 	p.reg.MustRegister(metrics.Cached(metrics.NewQueueCollector(insp), p.d.Now), metrics.Cached(metrics.NewStateCollector(p.stateSource()), p.d.Now))
 	site := web.New(web.Params{
 		Store: p.store, Intake: p.intake, Token: cfg.CallbackToken,
-		Status:    status.Source{Store: p.store, Insp: insp, Pause: p.pauser, Now: p.d.Now},
+		Status:    status.NewSource(p.d.Redis, p.store, p.d.Now),
 		Messages:  ownermsg.New(p.d.Redis, p.store.Prefix()),
 		Links:     web.NewLinks(cfg.LinkSecret, p.d.Now),
 		PublicURL: web.BaseURLFor(cfg.PublicURL, cfg.HTTPAddr, cfg.TLSCert != ""), Locale: i18n.Parse(cfg.Locale), Zone: cfg.Location(),
