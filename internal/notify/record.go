@@ -58,13 +58,3 @@ func (d *Deliverer) keepLast(ctx context.Context, phone string, last ownermsg.La
 	}
 	return d.last.Keep(ctx, hash, last)
 }
-
-// LastMessages returns the latest message on each channel to phone's
-// owner.
-func (d *Deliverer) LastMessages(ctx context.Context, phone string) ([]ownermsg.Last, error) {
-	hash, err := d.keys.of(ctx, phone)
-	if err != nil {
-		return nil, err
-	}
-	return d.last.Of(ctx, hash)
-}

@@ -103,6 +103,12 @@ func (b *Book) Of(ctx context.Context, hash string) ([]Last, error) {
 	if err != nil {
 		return nil, fmt.Errorf("last messages: %w", err)
 	}
+	return decode(raw), nil
+}
+
+// decode reads a phone's hash, channels in name order; a record that does
+// not decode is left out.
+func decode(raw map[string]string) []Last {
 	out := make([]Last, 0, len(raw))
 	for _, v := range raw {
 		var l Last
@@ -111,7 +117,7 @@ func (b *Book) Of(ctx context.Context, hash string) ([]Last, error) {
 		}
 	}
 	slices.SortFunc(out, func(a, c Last) int { return strings.Compare(a.Channel, c.Channel) })
-	return out, nil
+	return out
 }
 
 // Recent returns the n phones messaged last, latest first, and how many
@@ -125,12 +131,17 @@ func (b *Book) Recent(ctx context.Context, n int) ([]Phone, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed messages: %w", err)
 	}
+	pipe := b.rdb.Pipeline()
+	reads := make([]*redis.MapStringStringCmd, len(hashes))
+	for i, h := range hashes {
+		reads[i] = pipe.HGetAll(ctx, b.key(h))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, 0, fmt.Errorf("last messages: %w", err)
+	}
 	out := make([]Phone, 0, len(hashes))
-	for _, h := range hashes {
-		msgs, err := b.Of(ctx, h)
-		if err != nil {
-			return nil, 0, err
-		}
+	for _, read := range reads {
+		msgs := decode(read.Val())
 		if len(msgs) == 0 {
 			continue // expired
 		}

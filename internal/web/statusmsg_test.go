@@ -39,7 +39,7 @@ func TestStatusPageShowsOwnerMessages(t *testing.T) {
 	var section string
 	testwait.Until(t, 30*time.Second, "both messages on the status page", func() bool {
 		page = do(t, request{url: proc.URL + "/", header: bearer(harness.Token)})
-		section = ownersSection(page.body)
+		section = sectionOf(page.body, "owners")
 		return strings.Contains(section, `<td class="text">delivered</td>`) && strings.Contains(section, `<td class="text">failed</td>`)
 	})
 	for _, want := range []string{"Messages to phone owners", masked, "<td class=\"text\">email</td>", "<td class=\"text\">dingtalk</td>",
@@ -62,9 +62,9 @@ func TestStatusPageShowsOwnerMessages(t *testing.T) {
 	shot(t, ctx, outDir(t), "status-owner-messages")
 }
 
-// ownersSection is the status page's section on messages to phone owners.
-func ownersSection(body string) string {
-	i := strings.Index(body, `id="owners"`)
+// sectionOf is the status page's section of that id, "" if none.
+func sectionOf(body, id string) string {
+	i := strings.Index(body, `id="`+id+`"`)
 	if i < 0 {
 		return ""
 	}
@@ -89,12 +89,10 @@ func TestStatusPageShowsReconciliationRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := do(t, request{url: proc.URL + "/", header: bearer(harness.Token)})
-	i := strings.Index(page.body, `id="reconcile"`)
-	if i < 0 {
+	section := sectionOf(page.body, "reconcile")
+	if section == "" {
 		t.Fatal("status page has no reconciliation section")
 	}
-	section := page.body[i:]
-	section = section[:strings.Index(section, "</section>")]
 	for _, want := range []string{sum.Slot, `<td class="text">finished</td>`, sum.RepairsText()} {
 		if !strings.Contains(section, want) {
 			t.Errorf("reconciliation section lacks %q:\n%s", want, section)
