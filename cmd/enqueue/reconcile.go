@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rdonboard/rdonboard/internal/reconcile"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 )
 
 type reconcileFlags struct {
@@ -59,7 +60,7 @@ func (a *app) reconcile(ctx context.Context, f reconcileFlags, out io.Writer) er
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	runs := reconcile.NewRuns(a.rdb, a.store().Prefix())
+	runs := runlog.NewRuns(a.rdb, a.store().Prefix())
 	sum, err := reconcile.Request(ctx, a.client(), runs, reconcile.RequestOptions{VerifyAll: f.verifyAll})
 	if err != nil {
 		return err
@@ -73,9 +74,9 @@ func (a *app) reconcile(ctx context.Context, f reconcileFlags, out io.Writer) er
 	return nil
 }
 
-func writeSummary(w io.Writer, s reconcile.Summary, format string) error {
+func writeSummary(w io.Writer, s runlog.Summary, format string) error {
 	if format == "text" {
-		return reconcile.WriteText(w, s)
+		return runlog.WriteText(w, s)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -38,16 +38,18 @@ func TestNegotiate(t *testing.T) {
 // language, with the zone named.
 func TestTimeInTheZone(t *testing.T) {
 	t.Parallel()
+	at := time.Date(2026, 3, 1, 8, 5, 0, 0, time.UTC)
 	sh, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 3, 1, 8, 5, 0, 0, time.UTC)
-	if got, want := New(Chinese, sh).Time(at), "2026年3月1日 16:05:00（Asia/Shanghai）"; got != want {
-		t.Errorf("zh time = %q, want %q", got, want)
-	}
-	if got, want := New(English, sh).Time(at), "1 Mar 2026 16:05:00 (Asia/Shanghai)"; got != want {
-		t.Errorf("en time = %q, want %q", got, want)
+	for lang, want := range map[Lang]string{
+		Chinese: "2026年3月1日 16:05:00（Asia/Shanghai）",
+		English: "1 Mar 2026 16:05:00 (Asia/Shanghai)",
+	} {
+		if got := New(lang, sh).Time(at); got != want {
+			t.Errorf("%s time = %q, want %q", lang, got, want)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package member_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/rdonboard/rdonboard/internal/member"
@@ -13,11 +12,8 @@ import (
 func TestCancelStopsUnfinishedMembersAndHandsThePhoneOn(t *testing.T) {
 	t.Parallel()
 	s, b := setup(t)
-	ctx := context.Background()
-	c := sharedCands(3)
-	if _, err := s.Admit(ctx, c, member.AdmitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ctx := b.ctx
+	c := admitShared(t, s, 3)
 	if turn, err := s.TakeTurn(ctx, c[0].AccountID); err != nil || !turn.Mine {
 		t.Fatalf("TakeTurn = %+v, %v", turn, err)
 	}

@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/member"
-	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -31,6 +29,27 @@ func sharedCands(n int) []member.Candidate {
 	return out
 }
 
+// admitShared admits the n members of sharedCands(n).
+func admitShared(t *testing.T, s *member.Store, n int) []member.Candidate {
+	t.Helper()
+	cands := sharedCands(n)
+	if _, err := s.Admit(context.Background(), cands, member.AdmitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return cands
+}
+
+// recordSMS moves member id from pending to code_sent, noting an SMS to
+// its phone.
+func recordSMS(t *testing.T, s *member.Store, id string) {
+	t.Helper()
+	if _, err := s.Transition(context.Background(), id, member.Move{
+		From: []member.State{member.Pending}, To: member.CodeSent, Reason: "sent", Edits: []member.Edit{member.NoteSMS()},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func ids(ms []member.Member) []string {
 	out := make([]string, len(ms))
 	for i, m := range ms {
@@ -42,10 +61,7 @@ func ids(ms []member.Member) []string {
 func TestPhoneMembersInAdmissionOrderWithNames(t *testing.T) {
 	t.Parallel()
 	s, b := setup(t)
-	cands := sharedCands(4)
-	if _, err := s.Admit(b.ctx, cands, member.AdmitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	cands := admitShared(t, s, 4)
 	admitOne(t, s, alice, member.AdmitOptions{})
 	ms, err := s.PhoneMembers(b.ctx, shared)
 	if err != nil {
@@ -71,10 +87,7 @@ func TestPhoneMembersInAdmissionOrderWithNames(t *testing.T) {
 func TestChangedPhoneMovesMemberToTheNewPhone(t *testing.T) {
 	t.Parallel()
 	s, b := setup(t)
-	cands := sharedCands(3)
-	if _, err := s.Admit(b.ctx, cands, member.AdmitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	cands := admitShared(t, s, 3)
 	moved := cands[0]
 	moved.Phone = alice.Phone
 	if a := admitOne(t, s, moved, member.AdmitOptions{}); a.Outcome != member.Restarted {
@@ -103,13 +116,9 @@ func TestChangedPhoneMovesMemberToTheNewPhone(t *testing.T) {
 
 func TestPhoneSummaryAndLiveMember(t *testing.T) {
 	t.Parallel()
-	clock := clock.NewFake(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
-	s := member.New(redistest.DB(t), member.Options{Now: clock.Now, PhoneGap: time.Minute})
-	ctx := context.Background()
-	cands := sharedCands(3)
-	if _, err := s.Admit(ctx, cands, member.AdmitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	s, b := setupWith(t, member.Options{PhoneGap: time.Minute})
+	ctx, clock := b.ctx, b.clock
+	cands := admitShared(t, s, 3)
 	if _, ok, err := s.LiveMember(ctx, shared); err != nil || ok {
 		t.Fatalf("LiveMember before any send: ok=%v err=%v", ok, err)
 	}
@@ -128,11 +137,7 @@ func TestPhoneSummaryAndLiveMember(t *testing.T) {
 	if live, ok, err := s.LiveMember(ctx, shared); err != nil || !ok || live.AccountID != cands[1].AccountID {
 		t.Fatalf("LiveMember with the send in flight = %s ok=%v err=%v, want %s", live.AccountID, ok, err, cands[1].AccountID)
 	}
-	if _, err := s.Transition(ctx, cands[1].AccountID, member.Move{
-		From: []member.State{member.Pending}, To: member.CodeSent, Reason: "sent", Edits: []member.Edit{member.NoteSMS()},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	recordSMS(t, s, cands[1].AccountID)
 	sentAt := clock.Now()
 	clock.Advance(10 * time.Second)
 	live, ok, err := s.LiveMember(ctx, shared)

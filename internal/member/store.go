@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/deploykey"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -60,10 +60,9 @@ type Store struct {
 	now    func() time.Time
 	gap    time.Duration
 
-	// keyMu guards codeKey, the deployment's code fingerprint key, read
-	// from Redis once.
-	keyMu   sync.Mutex
-	codeKey []byte
+	// codeKey is the deployment's code fingerprint key, read from Redis
+	// once.
+	codeKey *deploykey.Key
 }
 
 // Options configures a Store.
@@ -89,7 +88,8 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{rdb: rdb, prefix: opts.Prefix, now: opts.Now, gap: opts.PhoneGap}
+	return &Store{rdb: rdb, prefix: opts.Prefix, now: opts.Now, gap: opts.PhoneGap,
+		codeKey: deploykey.New(rdb, opts.Prefix+"codekey")}
 }
 
 // Redis returns the client the store uses.

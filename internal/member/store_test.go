@@ -30,8 +30,16 @@ type fakeClock = clock.Fake
 
 func setup(t *testing.T) (*member.Store, *testBundle) {
 	t.Helper()
+	return setupWith(t, member.Options{})
+}
+
+// setupWith is setup with the store's options opts; its clock is the
+// bundle's.
+func setupWith(t *testing.T, opts member.Options) (*member.Store, *testBundle) {
+	t.Helper()
 	clock := clock.NewFake(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
-	s := member.New(redistest.DB(t), member.Options{Now: clock.Now})
+	opts.Now = clock.Now
+	s := member.New(redistest.DB(t), opts)
 	return s, &testBundle{ctx: context.Background(), clock: clock}
 }
 

@@ -3,7 +3,6 @@ package member
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -55,31 +54,17 @@ func (s *Store) CodePrint(ctx context.Context, id, code string) (string, error) 
 	return hex.EncodeToString(mac.Sum(nil)[:16]), nil
 }
 
-// printKey returns the deployment's fingerprint key, making it if no
-// process has yet (SET NX: every process ends with the same key).
+// printKey returns the deployment's fingerprint key (at prefix+"codekey"),
+// making it if no process has yet.
 func (s *Store) printKey(ctx context.Context) ([]byte, error) {
-	s.keyMu.Lock()
-	defer s.keyMu.Unlock()
-	if s.codeKey != nil {
-		return s.codeKey, nil
-	}
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, fmt.Errorf("code fingerprint key: %w", err)
-	}
-	k := s.prefix + "codekey"
-	if err := s.rdb.SetNX(ctx, k, hex.EncodeToString(fresh), 0).Err(); err != nil {
-		return nil, fmt.Errorf("code fingerprint key: %w", err)
-	}
-	v, err := s.rdb.Get(ctx, k).Result()
+	v, err := s.codeKey.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("code fingerprint key: %w", err)
 	}
 	key, err := hex.DecodeString(v)
 	if err != nil || len(key) < 16 {
-		return nil, fmt.Errorf("code fingerprint key %s is not a hex key of 16 bytes or more", k)
+		return nil, fmt.Errorf("code fingerprint key %s is not a hex key of 16 bytes or more", s.codeKey.At())
 	}
-	s.codeKey = key
 	return key, nil
 }
 

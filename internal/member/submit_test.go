@@ -34,6 +34,17 @@ func TestCodePrintIsKeyedPerDeployment(t *testing.T) {
 	}
 }
 
+// admitAliceAndBob admits alice and bob, another account on her phone,
+// and returns bob.
+func admitAliceAndBob(t *testing.T, s *member.Store) member.Candidate {
+	t.Helper()
+	bob := alice
+	bob.AccountID = "1000000000000002"
+	admitOne(t, s, alice, member.AdmitOptions{})
+	admitOne(t, s, bob, member.AdmitOptions{})
+	return bob
+}
+
 // TestFingerprintLeavesTheMemberAtTheEnd: once bound, the member's record
 // keeps no fingerprint of its code; the code that bound it is known as a
 // repeat only for RepeatWindow, in a key that expires. A failed member
@@ -41,10 +52,7 @@ func TestCodePrintIsKeyedPerDeployment(t *testing.T) {
 func TestFingerprintLeavesTheMemberAtTheEnd(t *testing.T) {
 	t.Parallel()
 	s, b := setup(t)
-	bob := alice
-	bob.AccountID = "1000000000000002"
-	admitOne(t, s, alice, member.AdmitOptions{})
-	admitOne(t, s, bob, member.AdmitOptions{})
+	bob := admitAliceAndBob(t, s)
 	rdb := s.Redis()
 	for _, id := range []string{alice.AccountID, bob.AccountID} {
 		moveTo(t, s, id, member.Pending, member.CodeSent)
@@ -81,10 +89,7 @@ func TestFingerprintLeavesTheMemberAtTheEnd(t *testing.T) {
 func TestPhoneChangeWaitsForABindInFlight(t *testing.T) {
 	t.Parallel()
 	s, b := setup(t)
-	bob := alice
-	bob.AccountID = "1000000000000002"
-	admitOne(t, s, alice, member.AdmitOptions{})
-	admitOne(t, s, bob, member.AdmitOptions{})
+	bob := admitAliceAndBob(t, s)
 	moveTo(t, s, alice.AccountID, member.Pending, member.CodeSent)
 	moveTo(t, s, alice.AccountID, member.CodeSent, member.CodeSubmitted)
 	moveTo(t, s, bob.AccountID, member.Pending, member.CodeSent)

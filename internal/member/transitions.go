@@ -54,100 +54,76 @@ func (m Move) In(s State) Move {
 	return m
 }
 
+// move is the transition name from the states from to the state to, with
+// what it changes besides the state (changes) and the edits that do it.
+func move(name string, from []State, to State, changes string, edits ...Edit) Transition {
+	return Transition{Name: name, From: from, To: to, Changes: changes, edits: edits}
+}
+
+// quiet is the transition name within state s: a field update that records
+// no history.
+func quiet(name string, s State, changes string, edits ...Edit) Transition {
+	t := move(name, []State{s}, s, changes, edits...)
+	t.Quiet = true
+	return t
+}
+
+// admission is the move name of Store.Admit's script from the states from
+// to pending.
+func admission(name string, from []State, changes string) Transition {
+	t := move(name, from, Pending, changes)
+	t.Admission = true
+	return t
+}
+
 // The transitions of the send (a pending member).
 var (
-	MarkSend = Transition{Name: "MarkSend", From: []State{Pending}, To: Pending, Quiet: true,
-		Changes: "marks the send in flight (a redelivery then sends no second SMS); the count of codes handed in starts afresh",
-		edits:   []Edit{ResetSubmissions()}}
-	UnmarkSend = Transition{Name: "UnmarkSend", From: []State{Pending}, To: Pending, Quiet: true,
-		Changes: "forgets the send in flight (the cloud answered, or the request never left: no SMS)",
-		edits:   []Edit{ClearSending()}}
-	NoteWaiting = Transition{Name: "NoteWaiting", From: []State{Pending}, To: Pending, Quiet: true,
-		Changes: "records what the member waits for (waiting_for)"}
-	RecordSend = Transition{Name: "RecordSend", From: []State{Pending}, To: CodeSent,
-		Changes: "counts the send, sets the code's expiry, notes the phone's last SMS, resets the code attempts",
-		edits: []Edit{IncrSends(), ResetAttempts(), NoteSMS(), SetWaiting(""), ClearError(), ClearCode(),
-			ClearSending(), SetInDoubt(false)}}
-	FindPhone = Transition{Name: "FindPhone", From: []State{Pending}, To: AlreadyBound,
-		Changes: "GetAccount pre-flight or AccountSecureMobileAlreadyExists: no code sent",
-		edits:   []Edit{ClearSending()}}
-	FailSend = Transition{Name: "FailSend", From: []State{Pending}, To: Failed,
-		Changes: "records the cloud's error (permanent, or retries used up)",
-		edits:   []Edit{ClearCode(), ClearSending()}}
+	MarkSend    = quiet("MarkSend", Pending, "marks the send in flight (a redelivery then sends no second SMS); the count of codes handed in starts afresh", ResetSubmissions())
+	UnmarkSend  = quiet("UnmarkSend", Pending, "forgets the send in flight (the cloud answered, or the request never left: no SMS)", ClearSending())
+	NoteWaiting = quiet("NoteWaiting", Pending, "records what the member waits for (waiting_for)")
+	RecordSend  = move("RecordSend", []State{Pending}, CodeSent, "counts the send, sets the code's expiry, notes the phone's last SMS, resets the code attempts",
+		IncrSends(), ResetAttempts(), NoteSMS(), SetWaiting(""), ClearError(), ClearCode(), ClearSending(), SetInDoubt(false))
+	FindPhone = move("FindPhone", []State{Pending}, AlreadyBound, "GetAccount pre-flight or AccountSecureMobileAlreadyExists: no code sent", ClearSending())
+	FailSend  = move("FailSend", []State{Pending}, Failed, "records the cloud's error (permanent, or retries used up)", ClearCode(), ClearSending())
 )
 
 // The transitions of a code handed in and its bind.
 var (
-	TakeCode = Transition{Name: "TakeCode", From: []State{CodeSent}, To: CodeSubmitted,
-		Changes: "keeps the code until its bind ends; counts one code attempt",
-		edits:   []Edit{IncrAttempts()}}
-	MarkBind = Transition{Name: "MarkBind", From: []State{CodeSubmitted}, To: CodeSubmitted, Quiet: true,
-		Changes: "marks the bind in doubt before its request leaves",
-		edits:   []Edit{SetInDoubt(true)}}
-	UnmarkBind = Transition{Name: "UnmarkBind", From: []State{CodeSubmitted}, To: CodeSubmitted, Quiet: true,
-		Changes: "forgets the doubt (the cloud answered: the bind did not happen)",
-		edits:   []Edit{SetInDoubt(false)}}
+	TakeCode   = move("TakeCode", []State{CodeSent}, CodeSubmitted, "keeps the code until its bind ends; counts one code attempt", IncrAttempts())
+	MarkBind   = quiet("MarkBind", CodeSubmitted, "marks the bind in doubt before its request leaves", SetInDoubt(true))
+	UnmarkBind = quiet("UnmarkBind", CodeSubmitted, "forgets the doubt (the cloud answered: the bind did not happen)", SetInDoubt(false))
 	// Bind leaves cancelled too: a member cancelled while its bind was in
 	// flight is bound all the same, as the cloud has the phone now.
-	Bind = Transition{Name: "Bind", From: []State{CodeSubmitted, Cancelled}, To: Bound,
-		Changes: "forgets the code, the error and the doubt",
-		edits:   []Edit{ClearCode(), ClearError(), SetInDoubt(false)}}
-	BindWasOurs = Transition{Name: "BindWasOurs", From: []State{CodeSubmitted}, To: Bound,
-		Changes: "AccountSecureMobileAlreadyExists after a bind in doubt: that bind succeeded",
-		edits:   []Edit{ClearCode(), SetInDoubt(false)}}
-	FindPhoneOnBind = Transition{Name: "FindPhoneOnBind", From: []State{CodeSubmitted}, To: AlreadyBound,
-		Changes: "AccountSecureMobileAlreadyExists, no bind of ours in doubt",
-		edits:   []Edit{ClearCode(), SetInDoubt(false)}}
-	RefuseCode = Transition{Name: "RefuseCode", From: []State{CodeSubmitted}, To: CodeSent,
-		Changes: "Invalid.VerificationCode with attempts left: forgets the code, records the error",
-		edits:   []Edit{ClearCode()}}
-	FailBind = Transition{Name: "FailBind", From: []State{CodeSubmitted}, To: Failed,
-		Changes: "records the cloud's error (permanent, or retries used up)",
-		edits:   []Edit{ClearCode(), ClearSending()}}
+	Bind            = move("Bind", []State{CodeSubmitted, Cancelled}, Bound, "forgets the code, the error and the doubt", ClearCode(), ClearError(), SetInDoubt(false))
+	BindWasOurs     = move("BindWasOurs", []State{CodeSubmitted}, Bound, "AccountSecureMobileAlreadyExists after a bind in doubt: that bind succeeded", ClearCode(), SetInDoubt(false))
+	FindPhoneOnBind = move("FindPhoneOnBind", []State{CodeSubmitted}, AlreadyBound, "AccountSecureMobileAlreadyExists, no bind of ours in doubt", ClearCode(), SetInDoubt(false))
+	RefuseCode      = move("RefuseCode", []State{CodeSubmitted}, CodeSent, "Invalid.VerificationCode with attempts left: forgets the code, records the error", ClearCode())
+	FailBind        = move("FailBind", []State{CodeSubmitted}, Failed, "records the cloud's error (permanent, or retries used up)", ClearCode(), ClearSending())
 )
 
 // The transitions of a spent code: expired unanswered, or wrong too often.
 var (
-	ResendAfterExpiry = Transition{Name: "ResendAfterExpiry", From: []State{CodeSent}, To: Pending,
-		Changes: "no code before expiry, sends left: a new send is due",
-		edits:   []Edit{ClearCode(), SetInDoubt(false)}}
-	GiveUpAfterExpiry = Transition{Name: "GiveUpAfterExpiry", From: []State{CodeSent}, To: Expired,
-		Changes: "no code before expiry, all sends used",
-		edits:   []Edit{ClearCode(), SetInDoubt(false)}}
-	ResendAfterWrongCodes = Transition{Name: "ResendAfterWrongCodes", From: []State{CodeSubmitted}, To: Pending,
-		Changes: "wrong code with attempts used (or the code expired), sends left: a new send is due",
-		edits:   []Edit{ClearCode(), SetInDoubt(false)}}
-	GiveUpAfterWrongCodes = Transition{Name: "GiveUpAfterWrongCodes", From: []State{CodeSubmitted}, To: Expired,
-		Changes: "wrong code with attempts used (or the code expired), all sends used",
-		edits:   []Edit{ClearCode(), SetInDoubt(false)}}
+	ResendAfterExpiry     = move("ResendAfterExpiry", []State{CodeSent}, Pending, "no code before expiry, sends left: a new send is due", ClearCode(), SetInDoubt(false))
+	GiveUpAfterExpiry     = move("GiveUpAfterExpiry", []State{CodeSent}, Expired, "no code before expiry, all sends used", ClearCode(), SetInDoubt(false))
+	ResendAfterWrongCodes = move("ResendAfterWrongCodes", []State{CodeSubmitted}, Pending, "wrong code with attempts used (or the code expired), sends left: a new send is due", ClearCode(), SetInDoubt(false))
+	GiveUpAfterWrongCodes = move("GiveUpAfterWrongCodes", []State{CodeSubmitted}, Expired, "wrong code with attempts used (or the code expired), all sends used", ClearCode(), SetInDoubt(false))
 )
 
 // Cancel is `enqueue cancel`: every state that is not terminal.
-var Cancel = Transition{Name: "Cancel", From: live, To: Cancelled,
-	Changes: "forgets the code, the send in flight and the doubt",
-	edits:   []Edit{ClearCode(), ClearSending(), SetInDoubt(false)}}
+var Cancel = move("Cancel", live, Cancelled, "forgets the code, the send in flight and the doubt", ClearCode(), ClearSending(), SetInDoubt(false))
 
 // The transitions of reconciliation.
 var (
-	NoteRepair = Transition{Name: "NoteRepair", From: live, To: Stay,
-		Changes: "records a repair in the history (a lost task enqueued again)"}
-	ConfirmBind = Transition{Name: "ConfirmBind", From: live, To: Bound,
-		Changes: "GetAccount shows the phone while a bind of ours was in flight: that bind succeeded",
-		edits:   []Edit{ClearCode(), SetInDoubt(false), ClearSending()}}
-	FindPhoneLater = Transition{Name: "FindPhoneLater", From: []State{Pending, CodeSent}, To: AlreadyBound,
-		Changes: "GetAccount shows a phone bound outside the flow",
-		edits:   []Edit{ClearCode(), SetInDoubt(false), ClearSending()}}
-	FailArchived = Transition{Name: "FailArchived", From: live, To: Failed,
-		Changes: "a task archived again after it was put back: records TaskArchived",
-		edits:   []Edit{ClearCode(), ClearSending(), SetInDoubt(false)}}
+	NoteRepair     = move("NoteRepair", live, Stay, "records a repair in the history (a lost task enqueued again)")
+	ConfirmBind    = move("ConfirmBind", live, Bound, "GetAccount shows the phone while a bind of ours was in flight: that bind succeeded", ClearCode(), SetInDoubt(false), ClearSending())
+	FindPhoneLater = move("FindPhoneLater", []State{Pending, CodeSent}, AlreadyBound, "GetAccount shows a phone bound outside the flow", ClearCode(), SetInDoubt(false), ClearSending())
+	FailArchived   = move("FailArchived", live, Failed, "a task archived again after it was put back: records TaskArchived", ClearCode(), ClearSending(), SetInDoubt(false))
 )
 
 // The moves of an admission (Store.Admit's script).
 var (
-	AdmitNew = Transition{Name: "AdmitNew", From: []State{Unadmitted}, To: Pending, Admission: true,
-		Changes: "a roster row for an unknown account"}
-	AdmitAgain = Transition{Name: "AdmitAgain", From: []State{Pending, CodeSent, Failed, Expired, Cancelled}, To: Pending, Admission: true,
-		Changes: "a changed phone (no bind in flight or in doubt), --retry-failed, or a cancelled row again: a new flow"}
+	AdmitNew   = admission("AdmitNew", []State{Unadmitted}, "a roster row for an unknown account")
+	AdmitAgain = admission("AdmitAgain", []State{Pending, CodeSent, Failed, Expired, Cancelled}, "a changed phone (no bind in flight or in doubt), --retry-failed, or a cancelled row again: a new flow")
 )
 
 // Transitions is the state machine: every transition, in the order of the

@@ -1,13 +1,10 @@
 package member_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/member"
-	"github.com/rdonboard/rdonboard/internal/redistest"
 )
 
 // TestPhoneTurnPassesInAdmissionOrder: only the turn holder of a phone may
@@ -16,13 +13,9 @@ import (
 // a turn lost with its holder (nobody handed on) is repaired.
 func TestPhoneTurnPassesInAdmissionOrder(t *testing.T) {
 	t.Parallel()
-	clock := clock.NewFake(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
-	s := member.New(redistest.DB(t), member.Options{Now: clock.Now, PhoneGap: time.Minute})
-	ctx := context.Background()
-	c := sharedCands(3)
-	if _, err := s.Admit(ctx, c, member.AdmitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	s, b := setupWith(t, member.Options{PhoneGap: time.Minute})
+	ctx, clock := b.ctx, b.clock
+	c := admitShared(t, s, 3)
 	// The third member's send runs first: the turn goes to the first
 	// admitted, whose send is named to be enqueued.
 	turn, err := s.TakeTurn(ctx, c[2].AccountID)
@@ -35,10 +28,7 @@ func TestPhoneTurnPassesInAdmissionOrder(t *testing.T) {
 	if turn, _ := s.TakeTurn(ctx, c[0].AccountID); !turn.Mine || !turn.NotBefore.IsZero() {
 		t.Fatalf("TakeTurn(first) = %+v, want mine at once", turn)
 	}
-	if _, err := s.Transition(ctx, c[0].AccountID, member.Move{From: []member.State{member.Pending}, To: member.CodeSent,
-		Reason: "sent", Edits: []member.Edit{member.NoteSMS()}}); err != nil {
-		t.Fatal(err)
-	}
+	recordSMS(t, s, c[0].AccountID)
 	sentAt := clock.Now()
 	clock.Advance(5 * time.Second)
 	after, err := s.Transition(ctx, c[0].AccountID, member.Move{From: []member.State{member.CodeSent}, To: member.Failed, Reason: "test"})

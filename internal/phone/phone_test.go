@@ -96,6 +96,10 @@ func TestMask(t *testing.T) {
 		{"", "****"},
 		{"12345", "*2345"},
 		{"１３９００００１２３４", "*******１２３４"}, // cut between runes, not bytes
+		// International numbers keep their country code.
+		{"65-81234567", "65-****4567"},
+		{"1-4155550100", "1-******0100"},
+		{"852-91234567", "852-****4567"},
 	} {
 		if got := Mask(tc.in); got != tc.want {
 			t.Errorf("Mask(%q) = %q; want %q", tc.in, got, tc.want)

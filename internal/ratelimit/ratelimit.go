@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rdonboard/rdonboard/internal/clock"
+	"github.com/rdonboard/rdonboard/internal/ctxsleep"
 )
 
 // Defaults of Options.
@@ -86,17 +87,19 @@ type cachedFactor struct {
 
 // New returns a limiter over rdb.
 func New(rdb redis.UniversalClient, opts Options) *Limiter {
-	if opts.MaxWait <= 0 {
-		opts.MaxWait = DefaultMaxWait
-	}
-	if opts.Recovery <= 0 {
-		opts.Recovery = DefaultRecovery
-	}
-	if opts.MinFactor <= 0 {
-		opts.MinFactor = DefaultMinFactor
-	}
+	opts.MaxWait = positiveOr(opts.MaxWait, DefaultMaxWait)
+	opts.Recovery = positiveOr(opts.Recovery, DefaultRecovery)
+	opts.MinFactor = positiveOr(opts.MinFactor, DefaultMinFactor)
 	opts.Now = opts.Now.Or()
 	return &Limiter{rdb: rdb, gcra: redis_rate.NewLimiter(rdb), opts: opts, factors: map[string]cachedFactor{}}
+}
+
+// positiveOr is v, or def when v is not set (zero or less).
+func positiveOr[T time.Duration | float64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Wait blocks until action may be called, or returns a *DelayError when the
@@ -123,8 +126,8 @@ func (l *Limiter) Wait(ctx context.Context, action string) error {
 		if l.opts.Now().Sub(start)+pause > l.opts.MaxWait {
 			return &DelayError{Action: action, After: pause + time.Duration(rand.Int64N(int64(time.Second)))}
 		}
-		if err := sleep(ctx, pause); err != nil {
-			return err
+		if !ctxsleep.Sleep(ctx, pause) {
+			return ctx.Err()
 		}
 	}
 }
@@ -148,17 +151,6 @@ func limitOf(qps float64) redis_rate.Limit {
 	rate := int(math.Max(1, math.Round(qps*1000)))
 	burst := int(math.Max(1, math.Floor(qps/10)))
 	return redis_rate.Limit{Rate: rate, Period: 1000 * time.Second, Burst: burst}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Throttled records that the cloud throttled action: the shared rate of

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -188,9 +189,9 @@ func (ru *run) putBack(ctx context.Context, m member.Member, ref archivedRef) er
 	}
 	reason := putBackReason(t)
 	if t.Type == tasks.TypeCodeExpiry && !ru.p.Now().Before(m.CodeExpiresAt) {
-		return ru.expireWith(ctx, m, RepairArchivedPutBack, reason)
+		return ru.expireWith(ctx, m, runlog.RepairArchivedPutBack, reason)
 	}
-	if !ru.note(ctx, m, RepairArchivedPutBack, reason) {
+	if !ru.note(ctx, m, runlog.RepairArchivedPutBack, reason) {
 		return nil
 	}
 	var task *asynq.Task
@@ -236,7 +237,7 @@ func (ru *run) archivedCode(ctx context.Context, ref archivedRef) {
 // rerunCode runs an archived code hand-in again while its code is valid;
 // it reports whether it did.
 func (ru *run) rerunCode(ctx context.Context, m member.Member, t *asynq.TaskInfo) bool {
-	if !ru.p.Now().Before(m.CodeExpiresAt) || !ru.note(ctx, m, RepairArchivedPutBack, putBackReason(t)) {
+	if !ru.p.Now().Before(m.CodeExpiresAt) || !ru.note(ctx, m, runlog.RepairArchivedPutBack, putBackReason(t)) {
 		return false
 	}
 	if err := ru.p.Inspector.RunTask(t.Queue, t.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
@@ -249,7 +250,7 @@ func (ru *run) rerunCode(ctx context.Context, m member.Member, t *asynq.TaskInfo
 // put-back; the archived task stays for an operator to look at.
 func (ru *run) failArchived(ctx context.Context, m member.Member, t *asynq.TaskInfo) {
 	msg := lastErr(t)
-	ru.move(ctx, m, RepairArchivedFailed, member.FailArchived.Move(
+	ru.move(ctx, m, runlog.RepairArchivedFailed, member.FailArchived.Move(
 		fmt.Sprintf("reconcile: archived task %s was archived again after it was put back: member failed (last error: %s)", t.ID, msg),
 		member.SetError(errCodeArchived, msg)))
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/metrics"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -59,7 +60,7 @@ type Params struct {
 	// Pauser, if set, keeps a run from calling the cloud while the cloud
 	// queues are paused for a caller-wide error.
 	Pauser *pause.Controller
-	Runs   *Runs
+	Runs   *runlog.Runs
 	// Metrics counts runs and repairs; CloudMetrics counts cloud calls with
 	// the flow's. Either may be nil.
 	Metrics      *metrics.Reconcile
@@ -95,7 +96,7 @@ func New(p Params) *Reconciler {
 	if p.Logger == nil {
 		p.Logger = zap.NewNop()
 	}
-	p.Metrics.Kinds(RepairKinds...)
+	p.Metrics.Kinds(runlog.RepairKinds...)
 	return &Reconciler{p: p}
 }
 
@@ -124,11 +125,11 @@ func (r *Reconciler) Handle(ctx context.Context, t *asynq.Task) error {
 // manual one (slot "manual-…") waits for it. A run ended by an error
 // (Redis) returns it; its summary is stored only on the task's last
 // attempt, so a retried slot still has one summary.
-func (r *Reconciler) Run(ctx context.Context, slot string, verifyAll bool) (Summary, error) {
+func (r *Reconciler) Run(ctx context.Context, slot string, verifyAll bool) (runlog.Summary, error) {
 	start := r.p.Now()
-	lock, err := takeLock(ctx, r.p.Store.Redis(), r.p.Runs.LockKey(), strings.HasPrefix(slot, manualPrefix))
+	lock, err := takeLock(ctx, r.p.Store.Redis(), r.p.Runs.LockKey(), strings.HasPrefix(slot, runlog.ManualPrefix))
 	if err != nil {
-		return Summary{}, err
+		return runlog.Summary{}, err
 	}
 	if lock == nil {
 		sum := newSummary(slot, verifyAll, start)
@@ -150,7 +151,7 @@ func (r *Reconciler) Run(ctx context.Context, slot string, verifyAll bool) (Summ
 }
 
 // record stores a summary, counts it and logs it.
-func (r *Reconciler) record(ctx context.Context, s Summary) error {
+func (r *Reconciler) record(ctx context.Context, s runlog.Summary) error {
 	stored, err := r.p.Runs.Add(context.WithoutCancel(ctx), s)
 	if err != nil {
 		return err

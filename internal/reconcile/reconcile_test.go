@@ -20,6 +20,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
 	"github.com/rdonboard/rdonboard/internal/reconcile"
 	"github.com/rdonboard/rdonboard/internal/redistest"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
 	"github.com/rdonboard/rdonboard/internal/status"
 	"github.com/rdonboard/rdonboard/internal/testwait"
@@ -34,7 +35,7 @@ type bundle struct {
 	ctx  context.Context
 	env  *harness.Env
 	insp *asynq.Inspector
-	runs *reconcile.Runs
+	runs *runlog.Runs
 	rec  *reconcile.Reconciler
 	reg  *prometheus.Registry
 }
@@ -49,7 +50,7 @@ func setup(t testing.TB, opts harness.Options) *bundle {
 	}
 	t.Cleanup(sdk.Close)
 	b := &bundle{ctx: context.Background(), env: env, insp: asynq.NewInspectorFromRedisClient(env.Redis),
-		runs: reconcile.NewRuns(env.Redis, env.Store.Prefix()), reg: prometheus.NewRegistry()}
+		runs: runlog.NewRuns(env.Redis, env.Store.Prefix()), reg: prometheus.NewRegistry()}
 	b.rec = reconcile.New(reconcile.Params{
 		Store: env.Store, Flow: env.Flow(), Client: env.Client, Inspector: b.insp, Cloud: sdk,
 		Limiter: ratelimit.New(env.Redis, ratelimit.Options{Prefix: env.Store.Prefix(),
@@ -83,7 +84,7 @@ func (b *bundle) move(t testing.TB, id string, from, to member.State, edits ...m
 	return m
 }
 
-func (b *bundle) run(t testing.TB, verifyAll bool) reconcile.Summary {
+func (b *bundle) run(t testing.TB, verifyAll bool) runlog.Summary {
 	t.Helper()
 	s, err := b.rec.Run(b.ctx, reconcile.ManualSlot(time.Now()), verifyAll)
 	if err != nil {
@@ -134,7 +135,7 @@ func (b *bundle) repairEntry(t testing.TB, id, want string) member.Event {
 	return member.Event{}
 }
 
-func wantRepairs(t testing.TB, s reconcile.Summary, want map[string]int) {
+func wantRepairs(t testing.TB, s runlog.Summary, want map[string]int) {
 	t.Helper()
 	for k, n := range want {
 		if s.Repairs[k] != n {
@@ -165,7 +166,7 @@ func TestExpiredCodeWithoutItsExpiryTaskGetsANewCode(t *testing.T) {
 
 	s := b.run(t, false)
 
-	wantRepairs(t, s, map[string]int{reconcile.RepairCodeExpired: 1})
+	wantRepairs(t, s, map[string]int{runlog.RepairCodeExpired: 1})
 	e := b.repairEntry(t, row.AccountID, "reconcile: code expired and its expiry task is gone")
 	if e.From != member.CodeSent || e.To != member.Pending || !strings.Contains(e.Reason, "sending code 2 of 3") {
 		t.Errorf("repair entry %+v, want code_sent→pending with a second code", e)
@@ -188,7 +189,7 @@ func TestCodeHandedInWithoutBindTaskIsBound(t *testing.T) {
 
 	s := b.run(t, false)
 
-	wantRepairs(t, s, map[string]int{reconcile.RepairBindRequeued: 1})
+	wantRepairs(t, s, map[string]int{runlog.RepairBindRequeued: 1})
 	if s.CloudCalls != 1 {
 		t.Errorf("cloud calls = %d, want 1 (GetAccount before binding again)", s.CloudCalls)
 	}
@@ -212,7 +213,7 @@ func TestPendingWithoutSendTaskIsSentAgain(t *testing.T) {
 
 	s := b.run(t, false)
 
-	wantRepairs(t, s, map[string]int{reconcile.RepairSendRequeued: 2})
+	wantRepairs(t, s, map[string]int{runlog.RepairSendRequeued: 2})
 	if s.CloudCalls != 1 {
 		t.Errorf("cloud calls = %d, want 1 (only the send in doubt is checked)", s.CloudCalls)
 	}
@@ -238,7 +239,7 @@ func TestArchivedTaskIsPutBackOnceThenFailed(t *testing.T) {
 
 	s := b.run(t, false)
 
-	wantRepairs(t, s, map[string]int{reconcile.RepairArchivedPutBack: 2})
+	wantRepairs(t, s, map[string]int{runlog.RepairArchivedPutBack: 2})
 	if s.ArchivedTasks != 3 {
 		t.Errorf("archived tasks looked at = %d, want 3", s.ArchivedTasks)
 	}
@@ -247,7 +248,7 @@ func TestArchivedTaskIsPutBackOnceThenFailed(t *testing.T) {
 
 	s = b.run(t, false)
 
-	wantRepairs(t, s, map[string]int{reconcile.RepairArchivedFailed: 1})
+	wantRepairs(t, s, map[string]int{runlog.RepairArchivedFailed: 1})
 	m := b.get(t, again.AccountID)
 	if m.State != member.Failed || m.LastErrorCode != "TaskArchived" {
 		t.Errorf("archived twice: %s %q, want failed TaskArchived", m.State, m.LastErrorCode)
@@ -292,7 +293,7 @@ func TestPhoneBoundBehindTheWorkersBack(t *testing.T) {
 	}
 	s := b.run(t, true)
 
-	wantRepairs(t, s, map[string]int{reconcile.RepairAlreadyBound: 1})
+	wantRepairs(t, s, map[string]int{runlog.RepairAlreadyBound: 1})
 	if s.CloudCalls != 2 {
 		t.Errorf("verify-all cloud calls = %d, want 2", s.CloudCalls)
 	}
@@ -310,7 +311,7 @@ func TestPhoneBoundBehindTheWorkersBack(t *testing.T) {
 	b.env.Sandbox.BindDirect(inFlight.AccountID, inFlight.Phone)
 	s = b.run(t, false)
 
-	wantRepairs(t, s, map[string]int{reconcile.RepairBound: 1})
+	wantRepairs(t, s, map[string]int{runlog.RepairBound: 1})
 	if m := b.get(t, inFlight.AccountID); m.State != member.Bound || m.Code != "" {
 		t.Errorf("bind in doubt: %s (code kept: %t), want bound and the code forgotten", m.State, m.Code != "")
 	}
@@ -422,7 +423,7 @@ func TestSendsOnSendNextAreKnown(t *testing.T) {
 
 	s := b.run(t, false)
 
-	wantRepairs(t, s, map[string]int{reconcile.RepairArchivedPutBack: 1})
+	wantRepairs(t, s, map[string]int{runlog.RepairArchivedPutBack: 1})
 	b.repairEntry(t, archived.AccountID, "put back")
 	for _, r := range rows {
 		if info, err := b.insp.GetTaskInfo(tasks.QueueSendNext, sendID(b, t, r.AccountID)); err != nil || info.State == asynq.TaskStateArchived {

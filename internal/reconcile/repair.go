@@ -8,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -73,7 +74,7 @@ func (ru *run) apply(ctx context.Context, m member.Member, fix *repair) {
 // done here rather than by enqueueing the expiry task, so the history
 // says why and no stale task ID can be in the way.
 func (ru *run) expire(ctx context.Context, m member.Member) error {
-	return ru.expireWith(ctx, m, RepairCodeExpired, "reconcile: code expired and its expiry task is gone")
+	return ru.expireWith(ctx, m, runlog.RepairCodeExpired, "reconcile: code expired and its expiry task is gone")
 }
 
 func (ru *run) expireWith(ctx context.Context, m member.Member, kind, why string) error {
@@ -92,7 +93,7 @@ func (ru *run) expireWith(ctx context.Context, m member.Member, kind, why string
 
 // requeueBind enqueues the bind of the code handed in again.
 func (ru *run) requeueBind(ctx context.Context, m member.Member) error {
-	if !ru.note(ctx, m, RepairBindRequeued, "reconcile: bind task missing; bind of the code handed in enqueued again") {
+	if !ru.note(ctx, m, runlog.RepairBindRequeued, "reconcile: bind task missing; bind of the code handed in enqueued again") {
 		return nil
 	}
 	t, err := tasks.NewBind(m.AccountID, m.Step(), m.CodeAttempts)
@@ -107,7 +108,7 @@ func (ru *run) requeueSend(ctx context.Context, m member.Member) error {
 	if m.Sending != "" {
 		reason = "reconcile: send task missing after a send with no answer; enqueued again to record the code as sent (no second SMS)"
 	}
-	if !ru.note(ctx, m, RepairSendRequeued, reason) {
+	if !ru.note(ctx, m, runlog.RepairSendRequeued, reason) {
 		return nil
 	}
 	t, err := tasks.NewSendCode(m.AccountID, m.Step())
@@ -144,7 +145,7 @@ func (ru *run) phoneTurn(ctx context.Context, m member.Member) error {
 	if err != nil || h == nil {
 		return err
 	}
-	ru.repaired(m, RepairPhoneQueue, "reconcile: the phone's turn was held by nobody while members waited; handed on to "+h.AccountID)
+	ru.repaired(m, runlog.RepairPhoneQueue, "reconcile: the phone's turn was held by nobody while members waited; handed on to "+h.AccountID)
 	return ru.enqueueHandOn(ctx, h)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/runlog"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -36,7 +37,7 @@ func CheckWorkers(rdb redis.UniversalClient) error {
 
 // ManualSlot names a run asked for at t: "manual-<unix ms>".
 func ManualSlot(t time.Time) string {
-	return manualPrefix + strconv.FormatInt(t.UnixMilli(), 10)
+	return runlog.ManualPrefix + strconv.FormatInt(t.UnixMilli(), 10)
 }
 
 // RequestOptions configure Request.
@@ -52,7 +53,7 @@ type RequestOptions struct {
 // Request enqueues a manual run (the task the scheduler enqueues, on slot
 // "manual-<unix ms>") and waits until a worker has run it and stored its
 // summary, or until ctx ends (a deadline is the caller's timeout).
-func Request(ctx context.Context, client *asynq.Client, runs *Runs, opts RequestOptions) (Summary, error) {
+func Request(ctx context.Context, client *asynq.Client, runs *runlog.Runs, opts RequestOptions) (runlog.Summary, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = DefaultPoll
 	}
@@ -62,26 +63,26 @@ func Request(ctx context.Context, client *asynq.Client, runs *Runs, opts Request
 	slot := ManualSlot(opts.Now())
 	t, err := tasks.NewReconcile(slot, opts.VerifyAll)
 	if err != nil {
-		return Summary{}, err
+		return runlog.Summary{}, err
 	}
 	if _, err := client.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return Summary{}, fmt.Errorf("enqueue reconciliation run: %w", err)
+		return runlog.Summary{}, fmt.Errorf("enqueue reconciliation run: %w", err)
 	}
 	return Wait(ctx, runs, slot, opts.Poll)
 }
 
 // Wait polls the stored summaries for slot until it is there or ctx ends.
-func Wait(ctx context.Context, runs *Runs, slot string, poll time.Duration) (Summary, error) {
+func Wait(ctx context.Context, runs *runlog.Runs, slot string, poll time.Duration) (runlog.Summary, error) {
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
 		s, err := runs.Find(ctx, slot)
-		if !errors.Is(err, ErrNoRun) {
+		if !errors.Is(err, runlog.ErrNoRun) {
 			return s, err
 		}
 		select {
 		case <-ctx.Done():
-			return Summary{}, fmt.Errorf("reconciliation run %s: no summary yet (is a worker running?): %w", slot, ctx.Err())
+			return runlog.Summary{}, fmt.Errorf("reconciliation run %s: no summary yet (is a worker running?): %w", slot, ctx.Err())
 		case <-tick.C:
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/reconcile"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -32,7 +33,7 @@ func TestRequestWaitsForTheWorkersSummary(t *testing.T) {
 		t.Errorf("summary %+v, want a finished manual verify-all run that found the drift", s)
 	}
 	var out bytes.Buffer
-	if err := reconcile.WriteText(&out, s); err != nil {
+	if err := runlog.WriteText(&out, s); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"reconciliation run " + s.Slot + " (manual, verify-all) finished", "members scanned: 1", "DRIFT: 1 members", row.AccountID} {
@@ -76,7 +77,7 @@ func TestOverlappingRunsAreSkippedOrWait(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	runs, _ := b.runs.Last(b.ctx, reconcile.MaxRuns)
+	runs, _ := b.runs.Last(b.ctx, runlog.MaxRuns)
 	if len(runs) != 3 {
 		t.Errorf("%d summaries stored, want 3 (skipped, manual, one for the redelivered slot)", len(runs))
 	}

@@ -12,12 +12,13 @@ import (
 
 	"github.com/rdonboard/rdonboard/internal/logging"
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 )
 
 // run is one reconciliation pass in progress.
 type run struct {
 	*Reconciler
-	sum   Summary
+	sum   runlog.Summary
 	cloud *cloudTruth
 	// cutoff (ms): a member whose index score (last transition; expiry for
 	// code_sent) is later is too fresh for a missing task to count as lost.
@@ -40,9 +41,9 @@ func (r *Reconciler) newRun(slot string, verifyAll bool) *run {
 	}
 }
 
-func newSummary(slot string, verifyAll bool, start time.Time) Summary {
-	return Summary{Slot: slot, VerifyAll: verifyAll, StartedAt: start.UTC(), Repairs: map[string]int{},
-		Drift: Drift{AccountIDs: []string{}}, Errors: []string{}}
+func newSummary(slot string, verifyAll bool, start time.Time) runlog.Summary {
+	return runlog.Summary{Slot: slot, VerifyAll: verifyAll, StartedAt: start.UTC(), Repairs: map[string]int{},
+		Drift: runlog.Drift{AccountIDs: []string{}}, Errors: []string{}}
 }
 
 // execute runs the pass: archived tasks first, then every batch's state
@@ -190,9 +191,9 @@ func (ru *run) settle(ctx context.Context, m member.Member) bool {
 // was in flight (a code handed in, or a bind with no answer), else
 // already_bound.
 func (ru *run) markBound(ctx context.Context, m member.Member, requestID string) {
-	kind, mv := RepairAlreadyBound, member.FindPhoneLater.Move("reconcile: GetAccount reports a secure mobile phone bound outside this flow")
+	kind, mv := runlog.RepairAlreadyBound, member.FindPhoneLater.Move("reconcile: GetAccount reports a secure mobile phone bound outside this flow")
 	if m.State == member.CodeSubmitted || m.BindInDoubt {
-		kind, mv = RepairBound, member.ConfirmBind.Move("reconcile: GetAccount reports the phone bound while the bind of the code handed in was in flight: that bind succeeded")
+		kind, mv = runlog.RepairBound, member.ConfirmBind.Move("reconcile: GetAccount reports the phone bound while the bind of the code handed in was in flight: that bind succeeded")
 	}
 	ru.move(ctx, m, kind, mv.WithRequest(requestID))
 }
@@ -222,7 +223,7 @@ func (ru *run) move(ctx context.Context, m member.Member, kind string, mv member
 func (ru *run) drift(m member.Member) {
 	ru.mu.Lock()
 	ru.sum.Drift.Count++
-	if len(ru.sum.Drift.AccountIDs) < MaxDriftListed {
+	if len(ru.sum.Drift.AccountIDs) < runlog.MaxDriftListed {
 		ru.sum.Drift.AccountIDs = append(ru.sum.Drift.AccountIDs, m.AccountID)
 	}
 	ru.mu.Unlock()
@@ -241,7 +242,7 @@ func (ru *run) repaired(m member.Member, kind, reason string) {
 func (ru *run) fail(m member.Member, err error) {
 	ru.mu.Lock()
 	ru.sum.ErrorCount++
-	if len(ru.sum.Errors) < MaxErrorsListed {
+	if len(ru.sum.Errors) < runlog.MaxErrorsListed {
 		ru.sum.Errors = append(ru.sum.Errors, err.Error())
 	}
 	ru.mu.Unlock()
@@ -254,7 +255,7 @@ func (ru *run) logger(m member.Member) *zap.Logger {
 }
 
 // summary ends the run's record; err is what ended the run early, if any.
-func (ru *run) summary(err error) Summary {
+func (ru *run) summary(err error) runlog.Summary {
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
 	s := ru.sum

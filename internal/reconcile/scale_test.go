@@ -5,7 +5,7 @@ import (
 
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/member"
-	"github.com/rdonboard/rdonboard/internal/reconcile"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -36,7 +36,7 @@ func TestRunPagesTenThousandMembers(t *testing.T) {
 	if s.MembersScanned != n {
 		t.Errorf("scanned %d members, want %d", s.MembersScanned, n)
 	}
-	wantRepairs(t, s, map[string]int{reconcile.RepairSendRequeued: n / 2})
+	wantRepairs(t, s, map[string]int{runlog.RepairSendRequeued: n / 2})
 	if s.ErrorCount != 0 {
 		t.Errorf("%d errors: %v", s.ErrorCount, s.Errors)
 	}
@@ -80,7 +80,7 @@ func BenchmarkReconcileRun10kRepairs(b *testing.B) {
 			}
 		}
 		b.StartTimer()
-		if s := bb.run(b, false); s.Repairs[reconcile.RepairSendRequeued] != n/2 {
+		if s := bb.run(b, false); s.Repairs[runlog.RepairSendRequeued] != n/2 {
 			b.Fatalf("repairs %v", s.Repairs)
 		}
 	}

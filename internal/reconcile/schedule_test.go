@@ -12,6 +12,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/config"
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/reconcile"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 )
 
 func TestTwoWorkersRunOncePerSlot(t *testing.T) {
@@ -23,7 +24,7 @@ func TestTwoWorkersRunOncePerSlot(t *testing.T) {
 	b.env.Worker(0).Stop()
 	b.env.Worker(1).Stop()
 
-	runs, err := b.runs.Last(b.ctx, reconcile.MaxRuns)
+	runs, err := b.runs.Last(b.ctx, runlog.MaxRuns)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 
+	"github.com/rdonboard/rdonboard/internal/runlog"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -29,7 +30,7 @@ type SchedulerParams struct {
 	Spec   string
 	Client *asynq.Client
 	// Runs holds the slot claims (and the summaries).
-	Runs   *Runs
+	Runs   *runlog.Runs
 	Logger *zap.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/rdonboard/rdonboard/internal/ctxsleep"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
 )
 
@@ -131,7 +133,7 @@ func (o *APIOwners) Retarget(target string) {
 func (o *APIOwners) Statuses() (final, retried map[int]int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return copyCounts(o.statuses), copyCounts(o.retried)
+	return maps.Clone(o.statuses), maps.Clone(o.retried)
 }
 
 // Handed returns the SMS whose code was handed in (and taken, or refused
@@ -142,18 +144,10 @@ func (o *APIOwners) Handed() []sandbox.SMS {
 	return append([]sandbox.SMS(nil), o.handed...)
 }
 
-func copyCounts(m map[int]int) map[int]int {
-	out := make(map[int]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 func (o *APIOwners) watch(ctx context.Context) {
 	defer o.wg.Done()
 	seen, perPhone := 0, map[string]int{}
-	for sleep(ctx, o.p.Poll) {
+	for ctxsleep.Sleep(ctx, o.p.Poll) {
 		fresh, err := o.p.Source(ctx, seen)
 		if err != nil {
 			continue
@@ -174,7 +168,7 @@ func (o *APIOwners) watch(ctx context.Context) {
 // cannot take it when RetryUnavailable is set.
 func (o *APIOwners) answer(ctx context.Context, sms sandbox.SMS, a Answer) {
 	defer o.wg.Done()
-	if !sleep(ctx, a.Delay) {
+	if !ctxsleep.Sleep(ctx, a.Delay) {
 		return
 	}
 	body := map[string]string{"account_id": sms.AccountID, "code": a.Code}
@@ -190,7 +184,7 @@ func (o *APIOwners) answer(ctx context.Context, sms sandbox.SMS, a Answer) {
 		if o.p.RetryUnavailable && (status == 0 || status >= 500) {
 			o.retried[status]++
 			o.mu.Unlock()
-			if !sleep(ctx, o.p.Poll) {
+			if !ctxsleep.Sleep(ctx, o.p.Poll) {
 				return
 			}
 			continue

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rdonboard/rdonboard/internal/ctxsleep"
 )
 
 // Owner is how the person holding one phone behaves.
@@ -97,11 +100,7 @@ func (o *PageOwners) Stop() {
 func (o *PageOwners) Statuses() map[int]int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	out := make(map[int]int, len(o.statuses))
-	for k, v := range o.statuses {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(o.statuses)
 }
 
 // Handed returns every code handed in, wrong ones included.
@@ -135,13 +134,13 @@ func (o *PageOwners) run(ctx context.Context, ph string, ow Owner) {
 		}
 		for _, code := range view[min(seen, len(view)):] {
 			seen++
-			if seen <= ow.Ignore || !sleep(ctx, o.p.Think()) {
+			if seen <= ow.Ignore || !ctxsleep.Sleep(ctx, o.p.Think()) {
 				continue
 			}
 			if ow.TypoFirst && !typoed {
 				typoed = true
 				o.hand(ctx, link, Typo(code))
-				if !sleep(ctx, o.p.Think()) {
+				if !ctxsleep.Sleep(ctx, o.p.Think()) {
 					return
 				}
 			}
@@ -150,7 +149,7 @@ func (o *PageOwners) run(ctx context.Context, ph string, ow Owner) {
 	}
 }
 
-func (o *PageOwners) wait(ctx context.Context) bool { return sleep(ctx, o.p.Poll) }
+func (o *PageOwners) wait(ctx context.Context) bool { return ctxsleep.Sleep(ctx, o.p.Poll) }
 
 // linkFor returns the link of the latest email to address, as the owner
 // keeps it.
@@ -265,19 +264,4 @@ func Typo(code string) string {
 		b[n-2], b[n-1] = b[n-1], b[n-2]
 	}
 	return string(b)
-}
-
-// sleep waits d or until ctx ends, and reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

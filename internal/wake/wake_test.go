@@ -82,6 +82,15 @@ func (b *bundle) enqueue(t *testing.T, c *asynq.Client, payload string, opts ...
 	}
 }
 
+// runWhenIdle waits until a lane waits idle, then enqueues payload through
+// c and requires the server to run it.
+func (b *bundle) runWhenIdle(t *testing.T, c *asynq.Client, payload string) {
+	t.Helper()
+	b.hub.Waited.Wait(t, 10*time.Second)
+	b.enqueue(t, c, payload)
+	b.requireRan(t, payload)
+}
+
 func (b *bundle) requireRan(t *testing.T, want string) {
 	t.Helper()
 	select {
@@ -97,30 +106,22 @@ func (b *bundle) requireRan(t *testing.T, want string) {
 func TestAnnouncedTaskWakesTheIdleLane(t *testing.T) {
 	t.Parallel()
 	b := setup(t, forever)
-	b.hub.Waited.Wait(t, 10*time.Second)
-	b.enqueue(t, b.client(t, false), "now")
-	b.requireRan(t, "now")
+	b.runWhenIdle(t, b.client(t, false), "now")
 	// Idle again, it waits again, and the next announcement wakes it too.
-	b.hub.Waited.Wait(t, 10*time.Second)
-	b.enqueue(t, b.client(t, false), "again")
-	b.requireRan(t, "again")
+	b.runWhenIdle(t, b.client(t, false), "again")
 }
 
 // enqueue members pipelines its enqueues: a pipeline announces too.
 func TestPipelinedEnqueueWakesTheIdleLane(t *testing.T) {
 	t.Parallel()
 	b := setup(t, forever)
-	b.hub.Waited.Wait(t, 10*time.Second)
 	rdb := open(t, b.url)
 	wake.Announce(rdb)
 	c := ingest.NewClient(rdb)
 	// The first enqueue loads asynq's script (a plain EVAL); the next ones
 	// go through the pipeline.
-	b.enqueue(t, c, "loads the script")
-	b.requireRan(t, "loads the script")
-	b.hub.Waited.Wait(t, 10*time.Second)
-	b.enqueue(t, c, "piped")
-	b.requireRan(t, "piped")
+	b.runWhenIdle(t, c, "loads the script")
+	b.runWhenIdle(t, c, "piped")
 }
 
 func TestScheduledTaskRunsWhenDue(t *testing.T) {
@@ -140,9 +141,7 @@ func TestScheduledTaskRunsWhenDue(t *testing.T) {
 func TestUnannouncedTaskWaitsForTheIdleInterval(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 200*time.Millisecond)
-	b.hub.Waited.Wait(t, 10*time.Second)
-	b.enqueue(t, b.client(t, true), "quiet")
-	b.requireRan(t, "quiet")
+	b.runWhenIdle(t, b.client(t, true), "quiet")
 }
 
 func TestShutdownReleasesAWaitingLane(t *testing.T) {

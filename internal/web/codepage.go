@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 
 	"go.uber.org/zap"
@@ -55,22 +53,12 @@ func (s *Site) submitCode(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		sum, err = s.p.Store.PhoneSummary(r.Context(), m.Phone)
 	}
-	if err == nil && sum.Done() {
-		err = ErrLinkFinished
-	}
-	if err != nil {
+	if err = unlessFinished(sum, err); err != nil {
 		s.linkFailed(w, lz, err)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, formLimit)
-	code := strings.Join(strings.Fields(r.PostFormValue("code")), "")
-	live, err := s.submitByPhone(r.Context(), m.Phone, code)
-	if err == nil {
-		q := url.Values{"sent": {live.AccountID + "." + strconv.Itoa(live.CodeAttempts)}}
-		http.Redirect(w, r, owner.URL+"?"+q.Encode(), http.StatusSeeOther)
-		return
-	}
-	s.ownerRefused(w, r, lz, sum, err, owner.URL, strings.TrimPrefix(owner.URL, OwnerPath))
+	s.takeCode(w, r, lz, sum, owner.URL, strings.TrimPrefix(owner.URL, OwnerPath))
 }
 
 // linkMember reads the per-member link of r and the member it names. An

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,12 +38,13 @@ func flipLast(s string) string {
 
 func clock(at time.Time) func() time.Time { return func() time.Time { return at } }
 
-// segment is the part of a link after /c/.
-func segment(t *testing.T, l web.Link) string {
+// segment is the part of a link after path: web.LinkPath (/c/) for a
+// member's link, web.OwnerPath (/p/) for an owner link.
+func segment(t *testing.T, link, path string) string {
 	t.Helper()
-	_, seg, ok := strings.Cut(l.URL, web.LinkPath)
+	_, seg, ok := strings.Cut(link, path)
 	if !ok {
-		t.Fatalf("link %q has no %s", l.URL, web.LinkPath)
+		t.Fatalf("link %q has no %s", link, path)
 	}
 	return seg
 }
@@ -61,31 +63,43 @@ func TestLinkNamesOneMemberAndOneSend(t *testing.T) {
 	if !strings.HasPrefix(l.URL, "https://onboard.example/c/") || l.MobilePhone != "86-139****1234" || !l.ExpiresAt.Equal(m.CodeExpiresAt) {
 		t.Errorf("link %+v: want URL under https://onboard.example/c/, masked phone, the code's expiry", l)
 	}
-	seg := segment(t, l)
+	seg := segment(t, l.URL, web.LinkPath)
 	c, err := links.Read(seg)
 	if err != nil || c.AccountID != m.AccountID || c.Step != m.Step() {
 		t.Fatalf("Read = %+v, %v; want the member at step %v", c, err, m.Step())
 	}
 	fields := strings.Split(seg, ".")
-	changed := map[string]string{
+	read := func(l *web.Links, s string) error { _, err := l.Read(s); return err }
+	checkSealed(t, read, seg, m.CodeExpiresAt, map[string]string{
 		"another account": strings.Replace(seg, m.AccountID, "1386606283489999", 1),
 		"another send":    strings.Join([]string{fields[0], fields[1], "3", fields[3], fields[4]}, "."),
 		"later expiry":    strings.Join([]string{fields[0], fields[1], fields[2], "9999999999", fields[4]}, "."),
-		"last MAC char":   flipLast(seg),
-		"cut short":       seg[:len(seg)-5],
 		"no MAC":          strings.Join(fields[:4], "."),
-		"empty":           "",
-	}
+	})
+}
+
+// checkSealed reads seg, a link's segment good until expires, with read
+// (Links.Read or Links.ReadPhone) under the test secret at t0: seg changed
+// as changed says, or with its last MAC character changed, cut short or
+// empty, is a bad link; seg is a bad link under another secret, and has
+// expired at expires.
+func checkSealed(t *testing.T, read func(*web.Links, string) error, seg string, expires time.Time, changed map[string]string) {
+	t.Helper()
+	changed = maps.Clone(changed)
+	changed["last MAC char"] = flipLast(seg)
+	changed["cut short"] = seg[:len(seg)-5]
+	changed["empty"] = ""
+	links := web.NewLinks(linkSecret, clock(t0))
 	for name, s := range changed {
-		if _, err := links.Read(s); !errors.Is(err, web.ErrBadLink) {
-			t.Errorf("%s: Read error %v, want ErrBadLink", name, err)
+		if err := read(links, s); !errors.Is(err, web.ErrBadLink) {
+			t.Errorf("%s: read error %v, want ErrBadLink", name, err)
 		}
 	}
-	if _, err := web.NewLinks("another-secret-0123456789", clock(t0)).Read(seg); !errors.Is(err, web.ErrBadLink) {
+	if err := read(web.NewLinks("another-secret-0123456789", clock(t0)), seg); !errors.Is(err, web.ErrBadLink) {
 		t.Errorf("read under another secret: %v, want ErrBadLink", err)
 	}
-	if _, err := web.NewLinks(linkSecret, clock(m.CodeExpiresAt)).Read(seg); !errors.Is(err, web.ErrLinkExpired) {
-		t.Errorf("read at expiry: %v, want ErrLinkExpired", err)
+	if err := read(web.NewLinks(linkSecret, clock(expires)), seg); !errors.Is(err, web.ErrLinkExpired) {
+		t.Errorf("read at expiry %s: %v, want ErrLinkExpired", expires, err)
 	}
 }
 
@@ -161,7 +175,7 @@ func TestSelfServiceLinkOverHTTP(t *testing.T) {
 		t.Errorf("after opening a link, GET /: %d, want 401", got.status)
 	}
 
-	seg := segment(t, la)
+	seg := segment(t, la.URL, web.LinkPath)
 	lb := linkOf(t, proc.URL, b.AccountID)
 	foreign := strings.Replace(seg, a.AccountID, b.AccountID, 1)
 	m, _ := env.Store.Get(context.Background(), a.AccountID)

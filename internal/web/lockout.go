@@ -12,6 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/rdonboard/rdonboard/internal/ctxsleep"
 )
 
 // Limit is a count of tries per client address: Burst at once, then one
@@ -157,22 +159,10 @@ func (l *lockout) take(ctx context.Context, r *http.Request) (*try, time.Duratio
 			<-lane
 			l.logger.Warn("too many wrong tokens; address refused for a while", zap.String("client", clientAddr(r)))
 			return nil, time.Duration(ms) * time.Millisecond
-		case !sleep(waiting, pause):
+		case !ctxsleep.Sleep(waiting, pause):
 			<-lane
 			return nil, time.Second
 		}
-	}
-}
-
-// sleep waits d, or reports false when ctx ends first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 

@@ -70,10 +70,7 @@ func (s *Site) ownerPage(w http.ResponseWriter, r *http.Request) {
 func (s *Site) submitOwnerCode(w http.ResponseWriter, r *http.Request) {
 	lz := s.localizer(r)
 	sum, err := s.ownerPhone(r)
-	if err == nil && sum.Done() {
-		err = ErrLinkFinished
-	}
-	if err != nil {
+	if err = unlessFinished(sum, err); err != nil {
 		s.ownerFailed(w, lz, err)
 		return
 	}
@@ -82,14 +79,31 @@ func (s *Site) submitOwnerCode(w http.ResponseWriter, r *http.Request) {
 		s.ownerFailed(w, lz, errForeignForm)
 		return
 	}
+	s.takeCode(w, r, lz, sum, r.URL.Path, r.PathValue("link"))
+}
+
+// unlessFinished is err, or ErrLinkFinished once every account of the
+// phone of sum is done: its page takes no code then.
+func unlessFinished(sum member.PhoneSummary, err error) error {
+	if err == nil && sum.Done() {
+		return ErrLinkFinished
+	}
+	return err
+}
+
+// takeCode hands the form's code in for the live member of the phone of
+// sum and sends the browser to its owner page, page, to watch the code
+// being checked; a refused code shows that page with why, its form posting
+// back to page (the owner link whose segment is seg).
+func (s *Site) takeCode(w http.ResponseWriter, r *http.Request, lz i18n.Localizer, sum member.PhoneSummary, page, seg string) {
 	code := strings.Join(strings.Fields(r.PostFormValue("code")), "")
 	m, err := s.submitByPhone(r.Context(), sum.Phone, code)
 	if err == nil {
 		q := url.Values{"sent": {m.AccountID + "." + strconv.Itoa(m.CodeAttempts)}}
-		http.Redirect(w, r, r.URL.Path+"?"+q.Encode(), http.StatusSeeOther)
+		http.Redirect(w, r, page+"?"+q.Encode(), http.StatusSeeOther)
 		return
 	}
-	s.ownerRefused(w, r, lz, sum, err, r.URL.Path, r.PathValue("link"))
+	s.ownerRefused(w, r, lz, sum, err, page, seg)
 }
 
 // submitByPhone hands code in for the member of phone whose code is live.

@@ -182,7 +182,7 @@ func TestOwnerPageOverHTTP(t *testing.T) {
 		!strings.Contains(got.body, "链接已失效") {
 		t.Errorf("code on a finished link: %d, want 410 saying the link is finished:\n%s", got.status, got.body)
 	}
-	if got := do(t, request{url: proc.URL + web.OwnerPath + flipLast(ownerSegment(t, l)), header: http.Header{"Accept-Language": {"en"}}}); got.status != 404 ||
+	if got := do(t, request{url: proc.URL + web.OwnerPath + flipLast(segment(t, l.URL, web.OwnerPath)), header: http.Header{"Accept-Language": {"en"}}}); got.status != 404 ||
 		!strings.Contains(got.body, "This link is not valid") {
 		t.Errorf("tampered owner link: %d, want 404 saying it is not valid:\n%s", got.status, got.body)
 	}

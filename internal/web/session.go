@@ -66,8 +66,7 @@ func (a *auth) hasSession(r *http.Request) (bool, error) {
 // does (401 wrong, 429 address refused).
 func (a *auth) guard(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.token == "" {
-			deny(w, r, http.StatusServiceUnavailable, "the dashboard is disabled: set ONBOARD_CALLBACK_TOKEN on the worker")
+		if a.disabled(w, r, "the dashboard") {
 			return
 		}
 		ok, err := a.hasSession(r)
@@ -88,6 +87,16 @@ func (a *auth) guard(h http.Handler) http.Handler {
 	})
 }
 
+// disabled answers 503, naming what is disabled, when no token is
+// configured, and reports whether it did.
+func (a *auth) disabled(w http.ResponseWriter, r *http.Request, what string) bool {
+	if a.token != "" {
+		return false
+	}
+	deny(w, r, http.StatusServiceUnavailable, what+" is disabled: set ONBOARD_CALLBACK_TOKEN on the worker")
+	return true
+}
+
 func hasBearer(r *http.Request) bool {
 	_, ok := httpapi.BearerToken(r)
 	return ok
@@ -98,8 +107,7 @@ func hasBearer(r *http.Request) bool {
 // address is refused.
 func (a *auth) requireToken(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.token == "" {
-			deny(w, r, http.StatusServiceUnavailable, "the API is disabled: set ONBOARD_CALLBACK_TOKEN on the worker")
+		if a.disabled(w, r, "the API") {
 			return
 		}
 		given, sent := httpapi.BearerToken(r)

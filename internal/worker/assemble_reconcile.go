@@ -5,12 +5,13 @@ import (
 
 	"github.com/rdonboard/rdonboard/internal/metrics"
 	"github.com/rdonboard/rdonboard/internal/reconcile"
+	"github.com/rdonboard/rdonboard/internal/runlog"
 )
 
 // addReconcile adds scheduled reconciliation runs: the reconcile task
 // handler, the scheduler component, and their metrics.
 func (p *parts) addReconcile() {
-	runs := reconcile.NewRuns(p.d.Redis, p.store.Prefix())
+	runs := runlog.NewRuns(p.d.Redis, p.store.Prefix())
 	log := p.d.Logger.Named("reconcile")
 	reconcile.New(reconcile.Params{
 		Store: p.store, Flow: p.flow, Client: p.client, Inspector: asynq.NewInspectorFromRedisClient(p.d.Redis),

@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -74,13 +73,7 @@ func callFrom(t *testing.T, c *http.Client, base, method, path, body, auth strin
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return do(c, req)
 }
 
 // clientFrom is an HTTP client whose connections come from the loopback

@@ -108,7 +108,14 @@ func TestThrottleStorm(t *testing.T) {
 	r.cloud.Throttle(t, 0.5)
 	r.enqueueRows("storm", rows)
 	rates := watchRate(t, r, w, sendQPS)
-	time.Sleep(time.Minute)
+	// The storm lasts until the worker has shown that it pushes back (the
+	// shared rate and its gauge both seen below half the setting) and the
+	// cloud has throttled as many calls as the batch has members; a minute
+	// at most, after which the checks below say what was missing.
+	testwait.Poll(time.Minute, func() bool {
+		gauge, shared := rates.lowest()
+		return gauge < sendQPS/2 && shared < sendQPS/2 && throttled(r.cloud.Stats(t)) >= len(rows)
+	})
 	r.cloud.Throttle(t, 0)
 	stormGauge, stormShared := rates.lowest()
 
@@ -149,39 +156,54 @@ func eventually(limit time.Duration, cond func() bool) bool {
 	return testwait.Poll(limit, cond)
 }
 
+// throttled counts the calls the sandbox answered Throttling.User.
+func throttled(st sandbox.Stats) int {
+	n := 0
+	for _, outcomes := range st.Calls {
+		n += outcomes["Throttling.User"]
+	}
+	return n
+}
+
 // rateWatch samples the shared send rate every 200 ms: the worker's
 // rdonboard_ratelimit_rate gauge when it is exported, and the rate in Redis
 // through ratelimit.Limiter.Rate, the number the gauge reports.
 type rateWatch struct {
 	url     string
 	limiter *ratelimit.Limiter
-	stop    chan struct{}
-	done    chan struct{}
 
 	mu     sync.Mutex
 	gauge  []float64
 	shared []float64
 }
 
+// watchRate samples until the test ends.
 func watchRate(t *testing.T, r *rig, w *workerProc, qps float64) *rateWatch {
-	rw := &rateWatch{url: w.URL + "/metrics", stop: make(chan struct{}), done: make(chan struct{}),
+	rw := &rateWatch{url: w.URL + "/metrics",
 		limiter: ratelimit.New(r.rdb, ratelimit.Options{Prefix: r.store.Prefix(), Rates: map[string]float64{cloud.ActionSendCode: qps}})}
-	go rw.run()
-	t.Cleanup(rw.close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rw.run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 	return rw
 }
 
-func (rw *rateWatch) run() {
-	defer close(rw.done)
+// run takes a sample every 200 ms until ctx ends.
+func (rw *rateWatch) run(ctx context.Context) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	for ctx.Err() == nil {
 		select {
-		case <-rw.stop:
-			return
 		case <-tick.C:
+			rw.sample()
+		case <-ctx.Done():
 		}
-		rw.sample()
 	}
 }
 
@@ -197,15 +219,6 @@ func (rw *rateWatch) sample() {
 	if found {
 		rw.gauge = append(rw.gauge, gauge)
 	}
-}
-
-func (rw *rateWatch) close() {
-	select {
-	case <-rw.stop:
-	default:
-		close(rw.stop)
-	}
-	<-rw.done
 }
 
 // lowest returns the lowest rate seen so far by each source (0 samples:

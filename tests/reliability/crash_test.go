@@ -1,20 +1,25 @@
 package reliability
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
-// leaseRecovery is how long after a worker dies asynq gives its tasks to
-// another: a task's lease lasts 30 s (renewed every 5 s) and the recoverer
-// takes back tasks whose lease ended more than 30 s ago; it looks when a
-// worker starts and every minute after. asynq does not let either be set.
-const leaseRecovery = 61 * time.Second
+// recoveryCutoff is how long ago a task's lease must have ended for asynq's
+// recoverer to take the task back (it allows for clock skew). A lease lasts
+// 30 s from its last renewal (every 5 s), and the recoverer looks when a
+// worker starts and every minute after; asynq lets none of these be set.
+const recoveryCutoff = 30 * time.Second
 
 // TestWorkerCrash kills one of two worker processes (SIGKILL) in the middle
 // of a 500-member batch while the cloud answers slowly, so sends, binds and
@@ -33,12 +38,9 @@ func TestWorkerCrash(t *testing.T) {
 
 	waitSMS(t, r, len(rows)/3)
 	victim.kill()
-	killed := time.Now()
-
-	orphans := waitOrphans(t, r)
-	t.Logf("tasks in flight in the killed worker: %v", orphans)
-	time.Sleep(time.Until(killed.Add(leaseRecovery)))
-	r.startWorker()
+	held := waitOrphans(t, r, activeTasks(t, r.insp))
+	t.Logf("tasks in flight in the killed worker: %v", countByType(held))
+	r.takeBack(held)
 	exp := r.expiries()
 	r.waitFor(2*time.Minute, "every member terminal", terminal(int64(len(rows))), exp.run)
 
@@ -56,46 +58,124 @@ func TestWorkerCrash(t *testing.T) {
 // waitSMS waits until the sandbox sent n SMS.
 func waitSMS(t *testing.T, r *rig, n int) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for len(r.cloud.SMS(t)) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %d SMS after a minute", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Until(t, time.Minute, fmt.Sprintf("%d SMS from the sandbox", n), func() bool { return len(r.cloud.SMS(t)) >= n })
 }
 
-// waitOrphans waits until the tasks the dead worker held show as orphaned
-// (their lease ended) and counts them by task type.
-func waitOrphans(t *testing.T, r *rig) map[string]int {
+// heldTask is a task that was active in Redis: held by a worker.
+type heldTask struct {
+	queue, id, typ string
+	// lastFailed is when the task last failed before it was held.
+	lastFailed time.Time
+}
+
+// activeTasks lists the tasks active in Redis now.
+func activeTasks(t *testing.T, insp *asynq.Inspector) []heldTask {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		if found := orphaned(r.insp); len(found) > 0 {
-			// Leases are renewed every 5 s: the others end soon after.
-			time.Sleep(6 * time.Second)
-			return orphaned(r.insp)
-		}
-		time.Sleep(time.Second)
+	var out []heldTask
+	for _, ti := range listActive(insp) {
+		out = append(out, heldTask{queue: ti.Queue, id: ti.ID, typ: ti.Type, lastFailed: ti.LastFailedAt})
 	}
-	t.Fatalf("no task of the killed worker left in flight: the kill hit no work")
-	return nil
+	return out
 }
 
-func orphaned(insp *asynq.Inspector) map[string]int {
-	out := map[string]int{}
+// listActive returns the active tasks of every queue by queue and ID; a
+// queue it cannot read is left out.
+func listActive(insp *asynq.Inspector) map[[2]string]*asynq.TaskInfo {
+	out := map[[2]string]*asynq.TaskInfo{}
 	for _, q := range tasks.Queues {
 		list, err := insp.ListActiveTasks(q, asynq.PageSize(1000))
 		if err != nil {
 			continue
 		}
 		for _, ti := range list {
-			if ti.IsOrphaned {
-				out[ti.Type]++
-			}
+			out[[2]string{q, ti.ID}] = ti
 		}
 	}
 	return out
+}
+
+// waitOrphans waits until each task of active (the tasks active at a kill)
+// has left the active state, done by a live worker, or shows as orphaned:
+// its lease ran out unrenewed, so the killed worker held it. It returns the
+// orphans.
+func waitOrphans(t *testing.T, r *rig, active []heldTask) []heldTask {
+	t.Helper()
+	var orphans []heldTask
+	left := active
+	testwait.Until(t, time.Minute, "each task in flight at the kill done or orphaned", func() bool {
+		now := listActive(r.insp)
+		var still []heldTask
+		for _, h := range left {
+			switch ti, ok := now[[2]string{h.queue, h.id}]; {
+			case !ok:
+			case ti.IsOrphaned:
+				orphans = append(orphans, h)
+			default:
+				still = append(still, h)
+			}
+		}
+		left = still
+		return len(left) == 0
+	})
+	if len(orphans) == 0 {
+		t.Fatalf("no task of the killed worker left in flight: the kill hit no work")
+	}
+	return orphans
+}
+
+// countByType counts tasks by task type.
+func countByType(ts []heldTask) map[string]int {
+	out := map[string]int{}
+	for _, h := range ts {
+		out[h.typ]++
+	}
+	return out
+}
+
+// takeBack has asynq give the tasks a killed worker held to another: it
+// waits until the lease of each, as Redis keeps it (the sorted set
+// asynq:{queue}:lease), ended more than recoveryCutoff ago, starts a
+// worker, whose recoverer looks at once, and waits until every task was
+// taken back. It returns the worker.
+func (r *rig) takeBack(held []heldTask) *workerProc {
+	r.t.Helper()
+	ctx := context.Background()
+	testwait.Until(r.t, 2*time.Minute, "the killed worker's leases past asynq's recovery cutoff", func() bool {
+		cutoff := time.Now().Add(-recoveryCutoff).Unix()
+		now := listActive(r.insp)
+		for _, h := range held {
+			if takenBack(now, h) {
+				continue
+			}
+			end, err := r.rdb.ZScore(ctx, "asynq:{"+h.queue+"}:lease", h.id).Result()
+			if errors.Is(err, redis.Nil) {
+				continue
+			}
+			if err != nil || int64(end) > cutoff {
+				return false
+			}
+		}
+		return true
+	})
+	w := r.startWorker()
+	testwait.Until(r.t, time.Minute, "asynq taking back the killed worker's tasks", func() bool {
+		now := listActive(r.insp)
+		for _, h := range held {
+			if !takenBack(now, h) {
+				return false
+			}
+		}
+		return true
+	})
+	return w
+}
+
+// takenBack reports whether held task h is out of the tasks active now, or
+// active again after asynq failed it for its lease (asynq.ErrLeaseExpired)
+// and retried it.
+func takenBack(active map[[2]string]*asynq.TaskInfo, h heldTask) bool {
+	ti, ok := active[[2]string{h.queue, h.id}]
+	return !ok || ti.LastErr == asynq.ErrLeaseExpired.Error() && !ti.LastFailedAt.Equal(h.lastFailed)
 }
 
 // TestWorkerCrashMidCall kills the only worker while one cloud call is
@@ -119,9 +199,7 @@ func TestWorkerCrashMidCall(t *testing.T) {
 				return (call == "send" && sms == 1) || (call == "bind" && st.Binds[id] == 1)
 			})
 			w.kill()
-			killed := time.Now()
-			time.Sleep(time.Until(killed.Add(leaseRecovery)))
-			owners.Retarget(r.startWorker())
+			owners.Retarget(r.takeBack(activeTasks(t, r.insp)))
 			r.waitFor(time.Minute, "member terminal", terminal(1), nil)
 
 			r.requireAllBound(rows, 1)
@@ -135,11 +213,5 @@ func TestWorkerCrashMidCall(t *testing.T) {
 // waitCloud waits until the sandbox's stats and SMS count satisfy cond.
 func waitCloud(t *testing.T, r *rig, cond func(sandbox.Stats, int) bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond(r.cloud.Stats(t), len(r.cloud.SMS(t))) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the cloud call did not come within a minute")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Until(t, time.Minute, "the cloud call", func() bool { return cond(r.cloud.Stats(t), len(r.cloud.SMS(t))) })
 }

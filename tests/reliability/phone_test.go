@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rdonboard/rdonboard/internal/member"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -55,14 +56,10 @@ func samePhone(n int, phone string) []row {
 // waitState polls member id until it is in state st.
 func waitState(t *testing.T, r *rig, id string, st member.State) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m, err := r.store.Get(context.Background(), id); err == nil && m.State == st {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("member %s not %s after 30 s", id, st)
+	testwait.Until(t, 30*time.Second, fmt.Sprintf("member %s %s", id, st), func() bool {
+		m, err := r.store.Get(context.Background(), id)
+		return err == nil && m.State == st
+	})
 }
 
 // sendQueued reports whether member id's send task is in Redis.

@@ -226,13 +226,13 @@ func postJSON(t testing.TB, url, token string, body any) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	return do(req)
+	return do(client, req)
 }
 
-// do sends req and returns the status and body; status 0 is a failed
-// connection.
-func do(req *http.Request) (int, string) {
-	resp, err := client.Do(req)
+// do sends req through c and returns the status and body; status 0 is a
+// failed connection.
+func do(c *http.Client, req *http.Request) (int, string) {
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err.Error()
 	}

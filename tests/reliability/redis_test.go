@@ -62,7 +62,7 @@ func waitStatus(t *testing.T, url string, want int) {
 	last := 0
 	if testwait.Poll(time.Minute, func() bool {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		last, _ = do(req)
+		last, _ = do(client, req)
 		return last == want
 	}) {
 		return

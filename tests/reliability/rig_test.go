@@ -20,6 +20,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
 	"github.com/rdonboard/rdonboard/internal/simworld"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -220,27 +221,33 @@ func (r *rig) counts() (map[member.State]int64, error) {
 	return out, nil
 }
 
-// waitFor polls the counts until cond holds, running tick (if any) on
-// each round; it fails the test after limit, a safety net only.
+// waitFor polls the counts until cond holds, running tick (if any) at
+// most every 250 ms, as each run may read every waiting member; it fails
+// the test after limit, a safety net only.
 func (r *rig) waitFor(limit time.Duration, what string, cond func(map[member.State]int64) bool, tick func()) map[member.State]int64 {
 	r.t.Helper()
-	deadline := time.Now().Add(limit)
+	pace := time.NewTicker(250 * time.Millisecond)
+	defer pace.Stop()
 	var last map[member.State]int64
-	for time.Now().Before(deadline) {
-		c, err := r.counts()
-		if err == nil && cond(c) {
-			return c
+	met := testwait.Poll(limit, func() bool {
+		if c, err := r.counts(); err == nil {
+			if last = c; cond(c) {
+				return true
+			}
 		}
-		if err == nil {
-			last = c
+		select {
+		case <-pace.C:
+			if tick != nil {
+				tick()
+			}
+		default:
 		}
-		if tick != nil {
-			tick()
-		}
-		time.Sleep(250 * time.Millisecond)
+		return false
+	})
+	if !met {
+		r.t.Fatalf("%s: not reached after %s; member counts %v; tasks %s", what, limit, last, r.queueReport())
 	}
-	r.t.Fatalf("%s: not reached after %s; member counts %v; tasks %s", what, limit, last, r.queueReport())
-	return nil
+	return last
 }
 
 // queueReport says how many tasks each queue holds in each state, for a
