@@ -116,21 +116,31 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // usedMemory returns the server's INFO memory used_memory, in bytes.
 func usedMemory(b *testing.B, rdb redis.UniversalClient) int64 {
+	return infoField(b, rdb, "memory", "used_memory")
+}
+
+// commandsProcessed is INFO stats total_commands_processed.
+func commandsProcessed(b *testing.B, rdb redis.UniversalClient) int64 {
+	return infoField(b, rdb, "stats", "total_commands_processed")
+}
+
+// infoField returns the number field of the server's INFO section.
+func infoField(b *testing.B, rdb redis.UniversalClient, section, field string) int64 {
 	b.Helper()
-	info, err := rdb.Info(context.Background(), "memory").Result()
+	info, err := rdb.Info(context.Background(), section).Result()
 	if err != nil {
-		b.Fatalf("INFO memory: %v", err)
+		b.Fatalf("INFO %s: %v", section, err)
 	}
 	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				b.Fatalf("used_memory %q: %v", v, err)
+				b.Fatalf("%s %q: %v", field, v, err)
 			}
 			return n
 		}
 	}
-	b.Fatalf("INFO memory has no used_memory")
+	b.Fatalf("INFO %s has no %s", section, field)
 	return 0
 }
 
@@ -221,16 +231,4 @@ func machineBusy(b *testing.B) time.Duration {
 		ticks += n
 	}
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
-}
-
-// waitUntil polls cond every 20ms until it holds, failing after timeout.
-func waitUntil(b *testing.B, timeout time.Duration, what string, cond func() bool) {
-	b.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("%s: not after %s", what, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -152,26 +152,6 @@ func idleEnv() []string {
 	return env
 }
 
-// commandsProcessed is INFO stats total_commands_processed.
-func commandsProcessed(b *testing.B, rdb *redis.Client) int64 {
-	b.Helper()
-	info, err := rdb.Info(context.Background(), "stats").Result()
-	if err != nil {
-		b.Fatalf("INFO stats: %v", err)
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "total_commands_processed:"); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				b.Fatalf("total_commands_processed %q: %v", v, err)
-			}
-			return n
-		}
-	}
-	b.Fatalf("INFO stats has no total_commands_processed")
-	return 0
-}
-
 // cpuTicks is the user plus system CPU time of process pid, in clock
 // ticks (/proc/<pid>/stat fields 14 and 15).
 func cpuTicks(b *testing.B, pid int) int64 {

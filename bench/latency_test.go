@@ -6,12 +6,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/rdonboard/rdonboard/internal/config"
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/testwait"
+	"github.com/rdonboard/rdonboard/tasks"
 )
 
 // Light load: latencyMembers codes handed in one every latencyGap.
@@ -59,7 +63,16 @@ func latencyOnce(b *testing.B) (total, intake, bind []time.Duration) {
 	rows := harness.Members(0, latencyMembers)
 	env.Enqueue("latency", rows, ingest.Options{})
 	env.WaitFor(time.Minute, func(c map[member.State]int64) bool { return c[member.CodeSent] == latencyMembers })
-	time.Sleep(200 * time.Millisecond) // let the send lane's last tasks finish
+	// The send lane's last tasks finish before the codes come in.
+	insp := asynq.NewInspectorFromRedisClient(env.Redis)
+	testwait.Until(b, time.Minute, "the send lane idle", func() bool {
+		for _, q := range tasks.SendQueues {
+			if info, err := insp.GetQueueInfo(q); err == nil && info.Active > 0 {
+				return false
+			}
+		}
+		return true
+	})
 
 	accepted := handInOneByOne(b, env, rows)
 	env.WaitFor(time.Minute, func(c map[member.State]int64) bool { return c[member.Bound] == latencyMembers })
@@ -81,10 +94,12 @@ func handInOneByOne(b *testing.B, env *harness.Env, rows []harness.Row) map[stri
 	own := newOwners(0)
 	proc := env.Worker(0)
 	accepted := map[string]time.Time{}
-	next := time.Now()
-	for _, r := range rows {
-		time.Sleep(time.Until(next))
-		next = next.Add(latencyGap)
+	pace := time.NewTicker(latencyGap)
+	defer pace.Stop()
+	for i, r := range rows {
+		if i > 0 {
+			<-pace.C
+		}
 		code, _ := env.Sandbox.LatestCode(r.AccountID)
 		if status := own.post(proc.URL, r.AccountID, code); status != http.StatusAccepted {
 			b.Fatalf("POST /v1/codes: status %d", status)

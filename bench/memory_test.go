@@ -13,6 +13,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
+	"github.com/rdonboard/rdonboard/internal/testwait"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
@@ -66,7 +67,7 @@ func waitWaiting(b *testing.B, env *harness.Env) {
 	b.Helper()
 	env.WaitFor(5*time.Minute, func(c map[member.State]int64) bool { return c[member.CodeSent] == waitingMembers })
 	insp := asynq.NewInspectorFromRedisClient(env.Redis)
-	waitUntil(b, time.Minute, "expiry tasks scheduled, send queue empty", func() bool {
+	testwait.Until(b, time.Minute, "expiry tasks scheduled, send queue empty", func() bool {
 		control, err1 := insp.GetQueueInfo(tasks.QueueControl)
 		send, err2 := insp.GetQueueInfo(tasks.QueueSend)
 		return err1 == nil && err2 == nil && control.Scheduled == waitingMembers && send.Size == 0

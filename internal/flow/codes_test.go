@@ -140,14 +140,8 @@ func TestStaleBindDeliveryKeepsTheNewerCode(t *testing.T) {
 	env := harness.Start(t, harness.Options{Workers: -1, Sandbox: sandbox.Options{CodeTTL: time.Hour, OnCall: hold}})
 	f := env.Flow()
 	row := harness.Members(0, 1)[0]
-	env.Enqueue("stale", []harness.Row{row}, ingest.Options{})
+	right := sendFirst(t, env, f, "stale", row)
 	ctx := context.Background()
-
-	send, _ := tasks.NewSendCode(row.AccountID, tasks.Step{Generation: 1})
-	if err := f.HandleSend(ctx, send); err != nil {
-		t.Fatal(err)
-	}
-	right := env.Sandbox.SMS(row.Phone)[0].Code
 	code, _ := tasks.NewCodeSubmitted(row.AccountID, wrong(right))
 	if err := f.HandleCodeSubmitted(ctx, code); err != nil {
 		t.Fatal(err)

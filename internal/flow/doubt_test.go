@@ -26,14 +26,8 @@ func TestBindWhoseAnswerWasLostEndsBound(t *testing.T) {
 	env := harness.Start(t, harness.Options{Workers: -1, Sandbox: sandbox.Options{CodeTTL: time.Hour}})
 	f := env.Flow()
 	row := harness.Members(0, 1)[0]
-	env.Enqueue("doubt", []harness.Row{row}, ingest.Options{})
 	ctx := context.Background()
-
-	send, _ := tasks.NewSendCode(row.AccountID, tasks.Step{Generation: 1})
-	if err := f.HandleSend(ctx, send); err != nil {
-		t.Fatal(err)
-	}
-	code, _ := tasks.NewCodeSubmitted(row.AccountID, env.Sandbox.SMS(row.Phone)[0].Code)
+	code, _ := tasks.NewCodeSubmitted(row.AccountID, sendFirst(t, env, f, "doubt", row))
 	if err := f.HandleCodeSubmitted(ctx, code); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/config"
+	"github.com/rdonboard/rdonboard/internal/flow"
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
@@ -250,8 +251,16 @@ func TestCallerWideErrorPausesUntilResumed(t *testing.T) {
 	// While paused nobody is bound, failed or expired, and a member waiting
 	// for its bind keeps waiting (a send in flight at the pause may still
 	// land, so pending members may move to code_sent).
+	// Once no task is active in a paused queue, nothing more can move.
+	testwait.Until(t, 10*time.Second, "the tasks in flight at the pause done", func() bool {
+		for _, q := range tasks.CloudQueues {
+			if info, err := insp.GetQueueInfo(q); err == nil && info.Active > 0 {
+				return false
+			}
+		}
+		return true
+	})
 	waiting := membersIn(t, env, member.CodeSubmitted)
-	time.Sleep(time.Second)
 	c := env.Counts()
 	if c[member.Bound]+c[member.Failed]+c[member.Expired]+c[member.AlreadyBound] != 0 {
 		t.Errorf("members ended while paused: %v", c)
@@ -307,20 +316,15 @@ func TestWrongCodeThenRightCode(t *testing.T) {
 	row := harness.Members(0, 1)[0]
 	env.Enqueue("typo", []harness.Row{row}, ingest.Options{})
 	sms := waitSMS(t, env, row.Phone, 1)
-	if st := env.PostCode(env.Worker(0), row.AccountID, wrong(sms.Code)); st != 202 {
-		t.Fatalf("wrong code: HTTP %d, want 202", st)
-	}
+	handIn(t, env, row.AccountID, wrong(sms.Code), "wrong code")
 	m := waitMember(t, env, row.AccountID, func(m member.Member) bool {
 		return m.State == member.CodeSent && m.LastErrorCode == "Invalid.VerificationCode"
 	})
 	if m.CodeAttempts != 1 {
 		t.Errorf("code_attempts = %d, want 1", m.CodeAttempts)
 	}
-	if st := env.PostCode(env.Worker(0), row.AccountID, sms.Code); st != 202 {
-		t.Fatalf("right code: HTTP %d, want 202", st)
-	}
-	env.WaitTerminal(1, 20*time.Second)
-	m = assertMember(t, env, row.AccountID, member.Bound, "")
+	handIn(t, env, row.AccountID, sms.Code, "right code")
+	m = waitBound(t, env, row.AccountID)
 	if m.Sends != 1 || m.CodeAttempts != 2 {
 		t.Errorf("sends=%d code_attempts=%d, want 1 and 2", m.Sends, m.CodeAttempts)
 	}
@@ -334,23 +338,16 @@ func TestTooManyWrongCodesSendsANewCode(t *testing.T) {
 	row := harness.Members(0, 1)[0]
 	env.Enqueue("typos", []harness.Row{row}, ingest.Options{})
 	first := waitSMS(t, env, row.Phone, 1)
-	if st := env.PostCode(env.Worker(0), row.AccountID, wrong(first.Code)); st != 202 {
-		t.Fatalf("first wrong code: HTTP %d", st)
-	}
+	handIn(t, env, row.AccountID, wrong(first.Code), "first wrong code")
 	waitMember(t, env, row.AccountID, func(m member.Member) bool { return m.State == member.CodeSent && m.CodeAttempts == 1 })
-	if st := env.PostCode(env.Worker(0), row.AccountID, wrong(first.Code)); st != 202 {
-		t.Fatalf("second wrong code: HTTP %d", st)
-	}
+	handIn(t, env, row.AccountID, wrong(first.Code), "second wrong code")
 	waitMember(t, env, row.AccountID, func(m member.Member) bool { return m.State == member.CodeSent && m.Sends == 2 })
 	if st := env.PostCode(env.Worker(0), row.AccountID, first.Code); st != 409 && st != 202 {
 		t.Errorf("code of the first SMS after the second was sent: HTTP %d", st)
 	}
 	second := waitSMS(t, env, row.Phone, 2)
-	if st := env.PostCode(env.Worker(0), row.AccountID, second.Code); st != 202 {
-		t.Fatalf("code of the second SMS: HTTP %d", st)
-	}
-	env.WaitTerminal(1, 20*time.Second)
-	m := assertMember(t, env, row.AccountID, member.Bound, "")
+	handIn(t, env, row.AccountID, second.Code, "code of the second SMS")
+	m := waitBound(t, env, row.AccountID)
 	if m.Sends != 2 {
 		t.Errorf("sends = %d, want 2", m.Sends)
 	}
@@ -449,6 +446,35 @@ func waitMember(t *testing.T, env *harness.Env, id string, cond func(member.Memb
 }
 
 // wrong returns a code that is not c.
+// handIn posts code for member id on the worker's intake, failing the test
+// unless it is accepted (202); what names the code in the failure.
+func handIn(t *testing.T, env *harness.Env, id, code, what string) {
+	t.Helper()
+	if st := env.PostCode(env.Worker(0), id, code); st != 202 {
+		t.Fatalf("%s: HTTP %d, want 202", what, st)
+	}
+}
+
+// waitBound waits until the only member of env ends and checks it is
+// bound with no error.
+func waitBound(t *testing.T, env *harness.Env, id string) member.Member {
+	t.Helper()
+	env.WaitTerminal(1, 20*time.Second)
+	return assertMember(t, env, id, member.Bound, "")
+}
+
+// sendFirst admits row alone to batch and runs its first send in this
+// process, returning the code the sandbox texted.
+func sendFirst(t *testing.T, env *harness.Env, f *flow.Flow, batch string, row harness.Row) string {
+	t.Helper()
+	env.Enqueue(batch, []harness.Row{row}, ingest.Options{})
+	send, _ := tasks.NewSendCode(row.AccountID, tasks.Step{Generation: 1})
+	if err := f.HandleSend(context.Background(), send); err != nil {
+		t.Fatal(err)
+	}
+	return env.Sandbox.SMS(row.Phone)[0].Code
+}
+
 func wrong(c string) string {
 	if c == "000000" {
 		return "000001"

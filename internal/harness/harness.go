@@ -26,6 +26,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/config"
 	"github.com/rdonboard/rdonboard/internal/flow"
 	"github.com/rdonboard/rdonboard/internal/ingest"
+	"github.com/rdonboard/rdonboard/internal/logbuf"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/phone"
 	"github.com/rdonboard/rdonboard/internal/redisconn"
@@ -76,7 +77,7 @@ type Env struct {
 	rates    map[string]float64
 	Client   *asynq.Client
 	Config   config.Config
-	logs     *syncBuffer
+	logs     *logbuf.Buffer
 	Logger   *zap.Logger
 
 	mu      sync.Mutex
@@ -86,7 +87,7 @@ type Env struct {
 // Start starts an Env; everything stops when the test ends.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
-	e := &Env{t: t, RedisURL: opts.RedisURL, logs: &syncBuffer{}, now: opts.Now.Or(), rates: opts.NotifyRates}
+	e := &Env{t: t, RedisURL: opts.RedisURL, logs: &logbuf.Buffer{}, now: opts.Now.Or(), rates: opts.NotifyRates}
 	if e.RedisURL == "" {
 		e.RedisURL = redistest.URL(t)
 	}
@@ -321,33 +322,6 @@ func (e *Env) WaitFor(timeout time.Duration, cond func(map[member.State]int64) b
 		e.t.Fatalf("harness: condition not met after %s; counts %v", timeout, c)
 	}
 	return c
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// Tail returns the last n lines.
-func (s *syncBuffer) Tail(n int) string {
-	lines := strings.Split(strings.TrimRight(s.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // Flow returns the flow's handlers over the Env's parts, for calling them

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rdonboard/rdonboard/internal/config"
@@ -18,6 +19,8 @@ import (
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redistest"
+	"github.com/rdonboard/rdonboard/internal/testwait"
+	"github.com/rdonboard/rdonboard/tasks"
 )
 
 // call sends a request to the worker's API with token (none when empty).
@@ -222,7 +225,18 @@ func TestCodeHandedInAgain(t *testing.T) {
 	if m.CodeAttempts != 1 {
 		t.Errorf("code_attempts %d after one code handed in twice, want 1", m.CodeAttempts)
 	}
-	time.Sleep(500 * time.Millisecond) // room for a second bind, if one were queued
+	// A second bind would come from one of the codes handed in above: wait
+	// until their tasks, and any bind they queued, are done.
+	insp := asynq.NewInspectorFromRedisClient(env.Redis)
+	testwait.Until(t, 20*time.Second, "the callback and bind queues empty", func() bool {
+		for _, q := range []string{tasks.QueueCallback, tasks.QueueBind} {
+			info, err := insp.GetQueueInfo(q)
+			if err != nil || info.Pending+info.Active+info.Scheduled+info.Retry > 0 {
+				return false
+			}
+		}
+		return true
+	})
 	if calls := env.Sandbox.Stats().Calls["BindSecureMobilePhone"]; calls["ok"] != 1 || len(calls) != 1 {
 		t.Errorf("bind calls %v, want one, successful", calls)
 	}

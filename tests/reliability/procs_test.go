@@ -14,11 +14,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rdonboard/rdonboard/internal/logbuf"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
 	"github.com/rdonboard/rdonboard/internal/testwait"
 )
@@ -30,7 +30,7 @@ var client = &http.Client{Timeout: 10 * time.Second}
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	logs *logBuffer
+	logs *logbuf.Buffer
 	done chan struct{}
 }
 
@@ -40,7 +40,7 @@ func startProc(t testing.TB, name, path string, env []string, args ...string) *p
 	t.Helper()
 	cmd := exec.Command(path, args...)
 	cmd.Env = env
-	p := &proc{name: name, cmd: cmd, logs: &logBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, logs: &logbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.logs
 	cmd.Stdout = p.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -54,7 +54,7 @@ func startProc(t testing.TB, name, path string, env []string, args ...string) *p
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
-			t.Logf("%s: last log lines:\n%s", name, p.logs.tail(30))
+			t.Logf("%s: last log lines:\n%s", name, p.logs.Tail(30))
 		}
 	})
 	return p
@@ -324,32 +324,6 @@ func containsAll(s string, parts []string) bool {
 		}
 	}
 	return true
-}
-
-// logBuffer keeps what a process writes, safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(l.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // describe names a status for messages.

@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdonboard/rdonboard/internal/logbuf"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/redisconn"
 	"github.com/rdonboard/rdonboard/internal/redistest"
@@ -52,7 +53,7 @@ type rig struct {
 	env      map[string]string
 
 	mu   sync.Mutex
-	logs []*logBuffer
+	logs []*logbuf.Buffer
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -89,7 +90,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	return r
 }
 
-func (r *rig) track(l *logBuffer) {
+func (r *rig) track(l *logbuf.Buffer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.logs = append(r.logs, l)
@@ -141,7 +142,7 @@ func (r *rig) startWorker() *workerProc {
 		}
 		p.kill()
 		if !strings.Contains(p.logs.String(), "address already in use") {
-			r.t.Fatalf("worker did not start:\n%s", p.logs.tail(20))
+			r.t.Fatalf("worker did not start:\n%s", p.logs.Tail(20))
 		}
 	}
 	r.t.Fatalf("worker did not start")
@@ -152,7 +153,7 @@ func (r *rig) startWorker() *workerProc {
 func (r *rig) enqueue(args ...string) cli {
 	r.t.Helper()
 	run := runCLI(r.t, bin.enqueue, childEnv(r.producerEnv()), args...)
-	l := &logBuffer{}
+	l := &logbuf.Buffer{}
 	_, _ = l.Write([]byte(run.stderr + run.stdout))
 	r.track(l)
 	return run

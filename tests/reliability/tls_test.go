@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rdonboard/rdonboard/internal/logbuf"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/testwait"
 )
@@ -69,7 +70,7 @@ func startTLSRedis(t *testing.T, password string) (string, string) {
 		cmd := exec.Command("redis-server", "--port", "0", "--tls-port", port, "--bind", "127.0.0.1",
 			"--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", ca, "--tls-auth-clients", "no",
 			"--requirepass", password, "--save", "", "--appendonly", "no", "--dir", dir)
-		logs := &logBuffer{}
+		logs := &logbuf.Buffer{}
 		cmd.Stdout, cmd.Stderr = logs, logs
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
