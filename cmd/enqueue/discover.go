@@ -12,6 +12,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/rdonboard/rdonboard/internal/cli"
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/cloudcall"
 	"github.com/rdonboard/rdonboard/internal/discover"
@@ -53,14 +54,13 @@ interrupted.`,
 }
 
 func (a *app) discover(ctx context.Context, f discoverFlags, stdout io.Writer) error {
-	if f.format != "text" && f.format != "json" {
-		return fmt.Errorf("--format %q: want text or json", f.format)
+	if err := checkFormat(f.format); err != nil {
+		return err
 	}
 	if err := a.connect(ctx); err != nil {
 		return err
 	}
-	sdk, err := cloud.New(cloud.Config{Endpoint: a.cfg.CloudEndpoint, Region: a.cfg.Region,
-		RoleARN: os.Getenv("ALIBABA_CLOUD_ROLE_ARN"), ReadTimeout: a.cfg.CloudTimeout, Logger: a.log.Named("cloud")})
+	sdk, err := cloud.New(cli.CloudConfig(a.cfg, a.log))
 	if err != nil {
 		return err
 	}

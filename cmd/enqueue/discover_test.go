@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rdonboard/rdonboard/internal/buildtest"
+	"github.com/rdonboard/rdonboard/internal/cli/clitest"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
 )
@@ -31,10 +32,10 @@ func discoverRig(t *testing.T, spec sandbox.DirectorySpec, faults sandbox.Faults
 // cloudURL, at the sandbox's quotas.
 func runDiscover(t *testing.T, redisURL, cloudURL string, args ...string) buildtest.Result {
 	t.Helper()
-	env := []string{"REDIS_URL=" + redisURL, "ONBOARD_LOG_FORMAT=json", "ONBOARD_CLOUD_ENDPOINT=" + cloudURL,
+	env := []string{"ONBOARD_CLOUD_ENDPOINT=" + cloudURL,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + sandbox.DefaultAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + sandbox.DefaultAccessKeySecret,
 		"ONBOARD_GET_QPS=1000", "ONBOARD_LIST_QPS=100"}
-	return buildtest.Run(t, filepath.Join(binDir, "enqueue"), env, append([]string{"discover"}, args...)...)
+	return clitest.Run(t, "enqueue", redisURL, env, append([]string{"discover"}, args...)...)
 }
 
 func TestDiscoverWritesTheTemplateOfMembersWithoutAPhone(t *testing.T) {

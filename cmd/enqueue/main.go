@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -19,18 +17,14 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/rdonboard/rdonboard/internal/cli"
 	"github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/config"
-	"github.com/rdonboard/rdonboard/internal/logging"
 	"github.com/rdonboard/rdonboard/internal/member"
-	"github.com/rdonboard/rdonboard/internal/redisconn"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRoot().ExecuteContext(ctx)
-	stop()
-	os.Exit(exitCode(err))
+	os.Exit(exitCode(cli.Execute(newRoot())))
 }
 
 // exitError carries an exit status other than 2 for a failed command.
@@ -64,7 +58,6 @@ type app struct {
 	group config.Group
 	log   *zap.Logger
 	rdb   redis.UniversalClient
-	opt   asynq.RedisConnOpt
 	// now is the clock of the store and the tasks; clock.Real.
 	now func() time.Time
 }
@@ -83,31 +76,18 @@ func newRoot() *cobra.Command {
 	return root
 }
 
+// init checks every producer setting before a subcommand runs.
 func (a *app) init(cmd *cobra.Command) error {
-	fs := cmd.Root().PersistentFlags()
-	if err := a.cfg.Resolve(fs, config.Producer); err != nil {
-		return err
-	}
-	if err := a.cfg.Validate(config.Producer); err != nil {
-		return err
-	}
-	log, err := logging.New(a.cfg.LogFormat, a.cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-	a.log = log
-	redisconn.LogTo(log)
-	return nil
+	var err error
+	a.log, err = cli.Setup(cmd, &a.cfg, config.Producer, true)
+	return err
 }
 
 // connect opens Redis and checks that it answers.
 func (a *app) connect(ctx context.Context) error {
-	opt, err := redisconn.Parse(a.cfg.RedisURL, redisconn.Options{CAFile: a.cfg.RedisCAFile, PoolSize: 64})
-	if err != nil {
-		return err
-	}
-	a.opt, a.rdb = opt, redisconn.Open(opt)
-	return redisconn.Ping(ctx, a.rdb, a.cfg.RedisURL, 5*time.Second)
+	var err error
+	a.rdb, err = cli.Connect(ctx, a.cfg, 64) // close closes it, also after a failed check
+	return err
 }
 
 func (a *app) close() {
@@ -122,3 +102,12 @@ func (a *app) close() {
 func (a *app) store() *member.Store { return member.New(a.rdb, member.Options{Now: a.now}) }
 
 func (a *app) client() *asynq.Client { return asynq.NewClientFromRedisClient(a.rdb) }
+
+// checkFormat refuses a --format of members or discover other than text
+// and json, before anything is read or opened.
+func checkFormat(format string) error {
+	if format != "text" && format != "json" {
+		return fmt.Errorf("--format %q: want text or json", format)
+	}
+	return nil
+}

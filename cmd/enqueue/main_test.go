@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rdonboard/rdonboard/internal/buildtest"
+	"github.com/rdonboard/rdonboard/internal/cli/clitest"
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/member"
@@ -20,17 +21,12 @@ import (
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
-// binDir holds the binary built for these tests.
-var binDir string
-
-func TestMain(m *testing.M) {
-	buildtest.Main(&binDir, func() int { return redistest.Run(m) }, ".")
-}
+func TestMain(m *testing.M) { clitest.Main(m) }
 
 // run runs the enqueue binary with REDIS_URL=url.
 func run(t *testing.T, url string, args ...string) buildtest.Result {
 	t.Helper()
-	return buildtest.Run(t, filepath.Join(binDir, "enqueue"), []string{"REDIS_URL=" + url, "ONBOARD_LOG_FORMAT=json"}, args...)
+	return clitest.Run(t, "enqueue", url, nil, args...)
 }
 
 func writeCSV(t *testing.T, content string) string {

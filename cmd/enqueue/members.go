@@ -53,8 +53,8 @@ valid rows were still enqueued); 2 nothing was enqueued.`,
 }
 
 func (a *app) members(ctx context.Context, path string, f membersFlags) error {
-	if f.format != "text" && f.format != "json" {
-		return fmt.Errorf("--format %q: want text or json", f.format)
+	if err := checkFormat(f.format); err != nil {
+		return err
 	}
 	if f.batch == "" {
 		f.batch = member.BatchFrom(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), "roster")

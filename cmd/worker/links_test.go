@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rdonboard/rdonboard/internal/buildtest"
+	"github.com/rdonboard/rdonboard/internal/cli/clitest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/phone"
 	"github.com/rdonboard/rdonboard/internal/redistest"
@@ -44,8 +43,8 @@ func TestStatusLinksOneRowPerPhoneToBind(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := buildtest.Run(t, filepath.Join(binDir, "worker"), []string{"REDIS_URL=" + url, "ONBOARD_LOG_FORMAT=json",
-		"ONBOARD_LINK_SECRET=" + linkSecret, "ONBOARD_PUBLIC_URL=https://onboard.example/"}, "status", "--links")
+	r := clitest.Run(t, "worker", url, []string{"ONBOARD_LINK_SECRET=" + linkSecret, "ONBOARD_PUBLIC_URL=https://onboard.example/"},
+		"status", "--links")
 	recs, err := csv.NewReader(strings.NewReader(r.Stdout)).ReadAll()
 	if err != nil || r.Code != 0 || len(recs) != 3 {
 		t.Fatalf("--links (exit %d): %v, %d records, want a header and 2 phones:\n%s\n%s", r.Code, err, len(recs), r.Stdout, r.Stderr)

@@ -7,26 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/rdonboard/rdonboard/internal/cli"
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/config"
-	"github.com/rdonboard/rdonboard/internal/logging"
-	"github.com/rdonboard/rdonboard/internal/redisconn"
 	"github.com/rdonboard/rdonboard/internal/worker"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRoot().ExecuteContext(ctx)
-	stop()
-	if err != nil {
+	if err := cli.Execute(newRoot()); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		if errors.Is(err, errSettings) {
 			// A setting the worker cannot run with: nothing was started.
@@ -66,27 +59,18 @@ func newRoot() *cobra.Command {
 	return root
 }
 
+// init resolves the settings; run checks them, as status needs fewer.
 func (a *app) init(cmd *cobra.Command) error {
-	if err := a.cfg.Resolve(cmd.Root().PersistentFlags(), config.Worker); err != nil {
-		return err
-	}
-	log, err := logging.New(a.cfg.LogFormat, a.cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-	a.log = log
-	redisconn.LogTo(log)
-	return nil
+	var err error
+	a.log, err = cli.Setup(cmd, &a.cfg, config.Worker, false)
+	return err
 }
 
 // connect opens Redis and checks that it answers.
 func (a *app) connect(ctx context.Context, poolSize int) error {
-	opt, err := redisconn.Parse(a.cfg.RedisURL, redisconn.Options{CAFile: a.cfg.RedisCAFile, PoolSize: poolSize})
-	if err != nil {
-		return err
-	}
-	a.rdb = redisconn.Open(opt)
-	return redisconn.Ping(ctx, a.rdb, a.cfg.RedisURL, 5*time.Second)
+	var err error
+	a.rdb, err = cli.Connect(ctx, a.cfg, poolSize)
+	return err
 }
 
 func (a *app) run(ctx context.Context) error {
@@ -98,10 +82,9 @@ func (a *app) run(ctx context.Context) error {
 		return err
 	}
 	defer a.rdb.Close()
-	sdk, err := cloud.New(cloud.Config{
-		Endpoint: a.cfg.CloudEndpoint, Region: a.cfg.Region, RoleARN: os.Getenv("ALIBABA_CLOUD_ROLE_ARN"),
-		ReadTimeout: a.cfg.CloudTimeout, Pool: a.cfg.Concurrency, Logger: a.log.Named("cloud"),
-	})
+	cc := cli.CloudConfig(a.cfg, a.log)
+	cc.Pool = a.cfg.Concurrency
+	sdk, err := cloud.New(cc)
 	if err != nil {
 		return err
 	}

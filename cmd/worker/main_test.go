@@ -5,30 +5,23 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rdonboard/rdonboard/internal/buildtest"
+	"github.com/rdonboard/rdonboard/internal/cli/clitest"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/tasks"
 )
 
-// binDir holds the binary built for these tests.
-var binDir string
-
-func TestMain(m *testing.M) {
-	buildtest.Main(&binDir, func() int { return redistest.Run(m) }, ".")
-}
+func TestMain(m *testing.M) { clitest.Main(m) }
 
 func runStatus(t *testing.T, url string, args ...string) (string, string, int) {
 	t.Helper()
-	r := buildtest.Run(t, filepath.Join(binDir, "worker"), []string{"REDIS_URL=" + url, "ONBOARD_LOG_FORMAT=json"},
-		append([]string{"status"}, args...)...)
+	r := clitest.Run(t, "worker", url, nil, append([]string{"status"}, args...)...)
 	return r.Stdout, r.Stderr, r.Code
 }
 

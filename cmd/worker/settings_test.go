@@ -1,18 +1,20 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/rdonboard/rdonboard/internal/buildtest"
+	"github.com/rdonboard/rdonboard/internal/cli/clitest"
 )
+
+// unreachable is a Redis URL nothing answers at: the worker must stop on its
+// settings before it dials.
+const unreachable = "redis://127.0.0.1:1/0"
 
 // A callback token shorter than 16 bytes stops the worker at start with
 // exit 2 and an error naming the variable, and the token is not echoed.
 func TestShortTokenStopsTheWorker(t *testing.T) {
-	r := buildtest.Run(t, filepath.Join(binDir, "worker"), []string{"REDIS_URL=redis://127.0.0.1:1/0",
-		"ONBOARD_CALLBACK_TOKEN=short-7f3a", "ONBOARD_LOG_FORMAT=json"}, "run")
+	r := clitest.Run(t, "worker", unreachable, []string{"ONBOARD_CALLBACK_TOKEN=short-7f3a"}, "run")
 	if r.Code != 2 || !strings.Contains(r.Stderr, "ONBOARD_CALLBACK_TOKEN") || strings.Contains(r.Stderr, "short-7f3a") {
 		t.Errorf("exit %d, stderr %q; want exit 2 naming ONBOARD_CALLBACK_TOKEN without showing it", r.Code, r.Stderr)
 	}
@@ -21,7 +23,6 @@ func TestShortTokenStopsTheWorker(t *testing.T) {
 // A bad owner channel setting stops the worker at start with exit 2 and an
 // error naming the variable, without echoing the password or secret.
 func TestBadOwnerChannelSettingsStopTheWorker(t *testing.T) {
-	base := []string{"REDIS_URL=redis://127.0.0.1:1/0", "ONBOARD_LOG_FORMAT=json"}
 	cases := map[string]struct {
 		env  []string
 		name string
@@ -36,7 +37,7 @@ func TestBadOwnerChannelSettingsStopTheWorker(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			r := buildtest.Run(t, filepath.Join(binDir, "worker"), append(append([]string{}, base...), c.env...), "run")
+			r := clitest.Run(t, "worker", unreachable, c.env, "run")
 			if r.Code != 2 || !strings.Contains(r.Stderr, c.name) || strings.Contains(r.Stderr, "pw-9d1c") {
 				t.Errorf("exit %d, stderr %q; want exit 2 naming %s without the secret", r.Code, r.Stderr, c.name)
 			}

@@ -28,12 +28,8 @@ func (s *SDK) ListAccounts(ctx context.Context, pageNumber, pageSize int) (Accou
 	}
 	req := resourcemanager.CreateListAccountsRequest()
 	req.PageNumber, req.PageSize = requests.NewInteger(pageNumber), requests.NewInteger(pageSize)
-	var resp *resourcemanager.ListAccountsResponse
-	return s.list(ctx, ActionListAccounts, req.RpcRequest, func(rm *resourcemanager.Client) (body []byte, status int, err error) {
-		if resp, err = rm.ListAccounts(req); err == nil {
-			body, status = resp.GetHttpContentBytes(), resp.GetHttpStatus()
-		}
-		return body, status, err
+	return s.list(ctx, ActionListAccounts, req.RpcRequest, func(rm *resourcemanager.Client) ([]byte, int, error) {
+		return rawAnswer(rm.ListAccounts(req))
 	})
 }
 
@@ -46,12 +42,8 @@ func (s *SDK) ListAccountsForParent(ctx context.Context, folderID string, pageNu
 	req := resourcemanager.CreateListAccountsForParentRequest()
 	req.ParentFolderId = folderID
 	req.PageNumber, req.PageSize = requests.NewInteger(pageNumber), requests.NewInteger(pageSize)
-	var resp *resourcemanager.ListAccountsForParentResponse
-	return s.list(ctx, ActionListAccountsForParent, req.RpcRequest, func(rm *resourcemanager.Client) (body []byte, status int, err error) {
-		if resp, err = rm.ListAccountsForParent(req); err == nil {
-			body, status = resp.GetHttpContentBytes(), resp.GetHttpStatus()
-		}
-		return body, status, err
+	return s.list(ctx, ActionListAccountsForParent, req.RpcRequest, func(rm *resourcemanager.Client) ([]byte, int, error) {
+		return rawAnswer(rm.ListAccountsForParent(req))
 	})
 }
 
@@ -66,6 +58,21 @@ func checkPage(action string, pageNumber, pageSize int) error {
 
 // lister runs one listing action and returns its raw answer.
 type lister func(rm *resourcemanager.Client) (body []byte, status int, err error)
+
+// httpAnswer is the part of an SDK response a listing reads.
+type httpAnswer interface {
+	GetHttpContentBytes() []byte
+	GetHttpStatus() int
+}
+
+// rawAnswer is a listing's raw answer from the SDK's response and error: no
+// body and no status when the call failed.
+func rawAnswer(resp httpAnswer, err error) (body []byte, status int, _ error) {
+	if err != nil {
+		return nil, 0, err
+	}
+	return resp.GetHttpContentBytes(), resp.GetHttpStatus(), nil
+}
 
 // list runs a listing action and reads its answer.
 func (s *SDK) list(ctx context.Context, action string, req *requests.RpcRequest, fn lister) (AccountPage, error) {

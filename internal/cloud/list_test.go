@@ -6,6 +6,7 @@ import (
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/sandbox/sandboxtest"
 )
 
 func TestListAccountsPagesThroughTheSDK(t *testing.T) {
@@ -19,7 +20,7 @@ func TestListAccountsPagesThroughTheSDK(t *testing.T) {
 		if err != nil {
 			t.Fatalf("page %d: %v", n, err)
 		}
-		if page.TotalCount != 250 || page.PageNumber != n || page.PageSize != cloud.MaxPageSize || !requestIDPattern.MatchString(page.RequestID) {
+		if page.TotalCount != 250 || page.PageNumber != n || page.PageSize != cloud.MaxPageSize || !sandboxtest.RequestIDPattern.MatchString(page.RequestID) {
 			t.Fatalf("page %d: %+v", n, page)
 		}
 		if len(page.Accounts) == 0 {

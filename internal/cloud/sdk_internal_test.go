@@ -2,13 +2,13 @@ package cloud
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/sandbox/sandboxtest"
 )
 
 // blockingProvider hands out the sandbox's AccessKey once unblocked, like
@@ -29,12 +29,7 @@ func (p *blockingProvider) GetProviderName() string { return "blocking" }
 // to the pool only when the stuck call has ended.
 func TestAbandonedCallKeepsItsClientUntilItEnds(t *testing.T) {
 	t.Parallel()
-	sb, err := sandbox.New(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
+	sb, srv := sandboxtest.Start(t, sandbox.Options{})
 	p := &blockingProvider{unblock: make(chan struct{})}
 	c, err := newSDK(Config{Endpoint: srv.URL, Pool: 1}.withDefaults(), p)
 	if err != nil {

@@ -6,12 +6,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"testing"
 	"time"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/sandbox/sandboxtest"
 )
 
 const (
@@ -19,20 +19,12 @@ const (
 	phone  = "86-13900001234"
 )
 
-// requestIDPattern is the shape of the cloud's request IDs.
-var requestIDPattern = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
-
 // setup starts a sandbox with opts behind a real HTTP server and returns
 // an SDK client pointed at it, with the sandbox's AccessKey; edit adjusts
 // the client's config.
 func setup(t *testing.T, opts sandbox.Options, edit ...func(*cloud.Config)) (*cloud.SDK, *sandbox.Server) {
 	t.Helper()
-	sb, err := sandbox.New(opts)
-	if err != nil {
-		t.Fatalf("sandbox.New: %v", err)
-	}
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
+	sb, srv := sandboxtest.Start(t, opts)
 	return newClient(t, srv.URL, edit...), sb
 }
 
@@ -82,7 +74,7 @@ func TestSendBindAndGetAccount(t *testing.T) {
 	want := cloud.Account{AccountID: member, DisplayName: "member-" + member, FolderID: "fd-sandbox",
 		ResourceDirectoryPath: "rd-sandbox/r-sandbox/fd-sandbox/" + member,
 		Type:                  cloud.AccountTypeResource, Status: "CreateSuccess", RequestID: before.RequestID}
-	if before != want || !requestIDPattern.MatchString(before.RequestID) {
+	if before != want || !sandboxtest.RequestIDPattern.MatchString(before.RequestID) {
 		t.Fatalf("GetAccount before = %+v, want %+v with a request ID", before, want)
 	}
 
@@ -90,7 +82,7 @@ func TestSendBindAndGetAccount(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SendCode: %v", err)
 	}
-	if !requestIDPattern.MatchString(sent.RequestID) {
+	if !sandboxtest.RequestIDPattern.MatchString(sent.RequestID) {
 		t.Errorf("SendCode request ID %q", sent.RequestID)
 	}
 	if d := time.Until(sent.ExpiresAt); d < 4*time.Minute || d > 5*time.Minute {
@@ -102,7 +94,7 @@ func TestSendBindAndGetAccount(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Bind: %v", err)
 	}
-	if !requestIDPattern.MatchString(bound.RequestID) {
+	if !sandboxtest.RequestIDPattern.MatchString(bound.RequestID) {
 		t.Errorf("Bind request ID %q", bound.RequestID)
 	}
 
@@ -224,7 +216,7 @@ func TestErrorClassification(t *testing.T) {
 			if e.HTTPStatus != tt.status {
 				t.Errorf("HTTP status %d, want %d", e.HTTPStatus, tt.status)
 			}
-			if !requestIDPattern.MatchString(e.RequestID) {
+			if !sandboxtest.RequestIDPattern.MatchString(e.RequestID) {
 				t.Errorf("request ID %q, want the cloud's", e.RequestID)
 			}
 			if e.Message == "" {
@@ -262,16 +254,28 @@ func TestDailyLimitRetriesAtShanghaiMidnight(t *testing.T) {
 
 // hangingServer reads each request and never answers until the test ends.
 func hangingServer(t *testing.T) *httptest.Server {
+	srv, _ := hangingServerSignal(t)
+	return srv
+}
+
+// hangingServerSignal is hangingServer that also tells, on the channel it
+// returns, of each request that reached it.
+func hangingServerSignal(t *testing.T) (*httptest.Server, <-chan struct{}) {
 	t.Helper()
 	release := make(chan struct{})
+	arrived := make(chan struct{}, 16)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
 		select {
 		case <-release:
 		case <-r.Context().Done():
 		}
 	}))
 	t.Cleanup(func() { close(release); srv.Close() })
-	return srv
+	return srv, arrived
 }
 
 func TestNoAnswerAfterSendingIsOutcomeUnknown(t *testing.T) {
@@ -358,11 +362,11 @@ func TestCancelledContextSendsNothing(t *testing.T) {
 
 func TestCallerWaitingForThePoolHonoursContext(t *testing.T) {
 	t.Parallel()
-	srv := hangingServer(t)
+	srv, arrived := hangingServerSignal(t)
 	c := newClient(t, srv.URL, func(c *cloud.Config) { c.Pool = 1 })
 	busy := make(chan error, 1)
 	go func() { busy <- get(member)(context.Background(), c) }()
-	time.Sleep(50 * time.Millisecond) // let it take the only client
+	<-arrived // it holds the only client now
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()

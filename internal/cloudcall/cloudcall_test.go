@@ -13,6 +13,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/cloud"
 	"github.com/rdonboard/rdonboard/internal/cloudcall"
 	"github.com/rdonboard/rdonboard/internal/metrics"
+	"github.com/rdonboard/rdonboard/internal/metrics/metricstest"
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
@@ -74,17 +75,7 @@ func (b *bundle) counter(t *testing.T, name string, want map[string]string) floa
 		if f.GetName() != name {
 			continue
 		}
-	samples:
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue samples
-				}
-			}
+		for _, m := range metricstest.Matching(f, want) {
 			sum += m.GetCounter().GetValue()
 		}
 	}

@@ -343,40 +343,26 @@ func (c *Config) Window() sendwindow.Window {
 	return w
 }
 
-func str(field func(*Config) *string, def string) kind {
-	return kind{
-		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.StringVar(field(c), flag, def, usage) },
-		parse:    setFlag,
+// flagKind returns the constructor of the kind of settings whose flag pflag
+// parses itself: define is the FlagSet's method for the field's type, such
+// as (*pflag.FlagSet).StringVar.
+func flagKind[T any](define func(fs *pflag.FlagSet, p *T, flag string, def T, usage string)) func(field func(*Config) *T, def T) kind {
+	return func(field func(*Config) *T, def T) kind {
+		return kind{
+			register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { define(fs, field(c), flag, def, usage) },
+			parse:    setFlag,
+		}
 	}
 }
 
-func float(field func(*Config) *float64, def float64) kind {
-	return kind{
-		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.Float64Var(field(c), flag, def, usage) },
-		parse:    setFlag,
-	}
-}
-
-func integer(field func(*Config) *int, def int) kind {
-	return kind{
-		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.IntVar(field(c), flag, def, usage) },
-		parse:    setFlag,
-	}
-}
-
-func boolean(field func(*Config) *bool, def bool) kind {
-	return kind{
-		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.BoolVar(field(c), flag, def, usage) },
-		parse:    setFlag,
-	}
-}
-
-func duration(field func(*Config) *time.Duration, def time.Duration) kind {
-	return kind{
-		register: func(fs *pflag.FlagSet, c *Config, flag, usage string) { fs.DurationVar(field(c), flag, def, usage) },
-		parse:    setFlag,
-	}
-}
+// The kinds of the settings, by the field's type.
+var (
+	str      = flagKind((*pflag.FlagSet).StringVar)
+	float    = flagKind((*pflag.FlagSet).Float64Var)
+	integer  = flagKind((*pflag.FlagSet).IntVar)
+	boolean  = flagKind((*pflag.FlagSet).BoolVar)
+	duration = flagKind((*pflag.FlagSet).DurationVar)
+)
 
 // setFlag parses raw with the flag's own parser.
 func setFlag(fs *pflag.FlagSet, flag, raw string) error {

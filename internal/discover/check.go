@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
+	"github.com/rdonboard/rdonboard/internal/ctxwait"
 )
 
 // Waits after a failed call.
@@ -31,7 +32,7 @@ func (r *run) checkAll(ctx context.Context, jobs <-chan item) error {
 		if err != nil {
 			return err
 		}
-		if err := send(ctx, r.results, o); err != nil {
+		if err := ctxwait.Send(ctx, r.results, o); err != nil {
 			return err
 		}
 	}

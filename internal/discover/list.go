@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/rdonboard/rdonboard/internal/cloud"
+	"github.com/rdonboard/rdonboard/internal/ctxwait"
 )
 
 // list pages through the members, sorts out what needs no GetAccount
@@ -70,11 +71,11 @@ func (r *run) dispatch(ctx context.Context, accounts []cloud.Account, first int,
 		hasPhone, remembered := known[a.AccountID]
 		switch {
 		case a.Type != cloud.AccountTypeResource:
-			err = send(ctx, r.results, outcome{item: it})
+			err = ctxwait.Send(ctx, r.results, outcome{item: it})
 		case remembered:
-			err = send(ctx, r.results, outcome{item: it, resource: true, hasPhone: hasPhone, remembered: true})
+			err = ctxwait.Send(ctx, r.results, outcome{item: it, resource: true, hasPhone: hasPhone, remembered: true})
 		default:
-			err = send(ctx, jobs, it)
+			err = ctxwait.Send(ctx, jobs, it)
 		}
 		if err != nil {
 			return err
@@ -92,14 +93,4 @@ func resourceIDs(accounts []cloud.Account) []string {
 		}
 	}
 	return ids
-}
-
-// send sends v on ch unless ctx ends first.
-func send[T any](ctx context.Context, ch chan<- T, v T) error {
-	select {
-	case ch <- v:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rdonboard/rdonboard/internal/ctxwait"
 	"github.com/rdonboard/rdonboard/internal/member"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/tasks"
@@ -200,7 +201,7 @@ func (r *run) read(ctx context.Context, rd *roster.Reader, out chan<- chunk) err
 			DisplayName: row.DisplayName, Email: row.Email})
 		if len(c.rows) == r.opts.Chunk {
 			c.offset = rd.Offset()
-			if err := send(ctx, out, c); err != nil {
+			if err := ctxwait.Send(ctx, out, c); err != nil {
 				return err
 			}
 			c = chunk{}
@@ -208,19 +209,10 @@ func (r *run) read(ctx context.Context, rd *roster.Reader, out chan<- chunk) err
 	}
 	c.offset = rd.Offset()
 	if len(c.rows) > 0 {
-		return send(ctx, out, c)
+		return ctxwait.Send(ctx, out, c)
 	}
 	r.progress(c.offset)
 	return nil
-}
-
-func send[T any](ctx context.Context, ch chan<- T, v T) error {
-	select {
-	case ch <- v:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (r *run) admit(ctx context.Context, in <-chan chunk, out chan<- sendJob) error {
@@ -254,11 +246,11 @@ func (r *run) route(ctx context.Context, row roster.Row, a member.Admission, out
 		return nil
 	}
 	if a.HandOn != nil {
-		if err := send(ctx, out, sendJob{handOn: a.HandOn}); err != nil {
+		if err := ctxwait.Send(ctx, out, sendJob{handOn: a.HandOn}); err != nil {
 			return err
 		}
 	}
-	return send(ctx, out, sendJob{accountID: row.AccountID, step: a.Step, outcome: a.Outcome})
+	return ctxwait.Send(ctx, out, sendJob{accountID: row.AccountID, step: a.Step, outcome: a.Outcome})
 }
 
 func (r *run) enqueue(ctx context.Context, in <-chan sendJob) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/harness"
 	"github.com/rdonboard/rdonboard/internal/ingest"
 	"github.com/rdonboard/rdonboard/internal/metrics"
+	"github.com/rdonboard/rdonboard/internal/metrics/metricstest"
 	"github.com/rdonboard/rdonboard/internal/pause"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
@@ -53,17 +54,7 @@ func value(families map[string]*dto.MetricFamily, name string, want map[string]s
 	if !ok {
 		return -1
 	}
-next:
-	for _, m := range f.GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if labels[k] != v {
-				continue next
-			}
-		}
+	for _, m := range metricstest.Matching(f, want) {
 		switch {
 		case m.Gauge != nil:
 			return m.Gauge.GetValue()

@@ -177,19 +177,26 @@ func TestWebhookBodyAndSignature(t *testing.T) {
 	}
 }
 
-func TestDingTalkSignsAndMentions(t *testing.T) {
-	r := notifytest.StartReceiver(t, notifytest.DingTalk, "SECdingtalk", nil)
-	if _, err := notify.NewDingTalk(r.URL, "SECdingtalk", chinese, nil, nil).Send(context.Background(), message(notify.OwnerLink)); err != nil {
+// sendAndRead sends message(ev) on ch, which must be delivered, and decodes
+// the first body r took into v.
+func sendAndRead(t *testing.T, r *notifytest.Receiver, ch notify.Channel, ev notify.Event, v any) {
+	t.Helper()
+	if _, err := ch.Send(context.Background(), message(ev)); err != nil {
 		t.Fatal(err)
 	}
+	if err := json.Unmarshal(r.Accepted()[0], v); err != nil {
+		t.Fatalf("body the receiver took: %v", err)
+	}
+}
+
+func TestDingTalkSignsAndMentions(t *testing.T) {
+	r := notifytest.StartReceiver(t, notifytest.DingTalk, "SECdingtalk", nil)
 	var b struct {
 		MsgType  string
 		Markdown struct{ Title, Text string }
 		At       struct{ AtMobiles []string }
 	}
-	if err := json.Unmarshal(r.Accepted()[0], &b); err != nil {
-		t.Fatal(err)
-	}
+	sendAndRead(t, r, notify.NewDingTalk(r.URL, "SECdingtalk", chinese, nil, nil), notify.OwnerLink, &b)
 	if b.MsgType != "markdown" || len(b.At.AtMobiles) != 1 || b.At.AtMobiles[0] != national ||
 		!strings.Contains(b.Markdown.Text, "@"+national) || !strings.Contains(b.Markdown.Text, "("+ownerURL+")") {
 		t.Errorf("body %+v", b)
@@ -207,14 +214,11 @@ func TestDingTalkSignsAndMentions(t *testing.T) {
 
 func TestFeishuSignsInTheBody(t *testing.T) {
 	r := notifytest.StartReceiver(t, notifytest.Feishu, "feishu-secret", nil)
-	if _, err := notify.NewFeishu(r.URL, "feishu-secret", english, nil, nil).Send(context.Background(), message(notify.Reminder)); err != nil {
-		t.Fatal(err)
-	}
 	var b struct {
 		MsgType string `json:"msg_type"`
 		Content struct{ Text string }
 	}
-	_ = json.Unmarshal(r.Accepted()[0], &b)
+	sendAndRead(t, r, notify.NewFeishu(r.URL, "feishu-secret", english, nil, nil), notify.Reminder, &b)
 	if b.MsgType != "text" || !lineAlone(b.Content.Text, ownerURL) || strings.Contains(b.Content.Text, national) {
 		t.Errorf("body %+v", b)
 	}
@@ -226,9 +230,6 @@ func TestFeishuSignsInTheBody(t *testing.T) {
 
 func TestWeComMentionsInText(t *testing.T) {
 	r := notifytest.StartReceiver(t, notifytest.WeCom, "", nil)
-	if _, err := notify.NewWeCom(r.URL, chinese, nil).Send(context.Background(), message(notify.OwnerLink)); err != nil {
-		t.Fatal(err)
-	}
 	var b struct {
 		MsgType string
 		Text    struct {
@@ -236,7 +237,7 @@ func TestWeComMentionsInText(t *testing.T) {
 			MentionedMobileList []string `json:"mentioned_mobile_list"`
 		}
 	}
-	_ = json.Unmarshal(r.Accepted()[0], &b)
+	sendAndRead(t, r, notify.NewWeCom(r.URL, chinese, nil), notify.OwnerLink, &b)
 	if b.MsgType != "text" || len(b.Text.MentionedMobileList) != 1 || b.Text.MentionedMobileList[0] != national ||
 		strings.Contains(b.Text.Content, national) || !lineAlone(b.Text.Content, ownerURL) {
 		t.Errorf("body %+v", b)

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,19 +25,12 @@ const dingTalkHold = 10 * time.Minute
 // millisecond timestamp and sign in the query, the message in markdown
 // mentioning the owner's mobile number (ONBOARD_NOTIFY_DINGTALK, …_SECRET).
 type DingTalk struct {
-	url    string
-	secret string
-	lang   i18n.Localizer
-	now    func() time.Time
-	poster poster
+	robot
 }
 
 // NewDingTalk returns the DingTalk channel; now nil means time.Now.
 func NewDingTalk(robotURL, secret string, l i18n.Localizer, client *http.Client, now func() time.Time) *DingTalk {
-	if now == nil {
-		now = time.Now
-	}
-	return &DingTalk{url: robotURL, secret: secret, lang: l, now: now, poster: newPoster(client)}
+	return &DingTalk{newRobot(robotURL, secret, l, client, now)}
 }
 
 // Name is "dingtalk".
@@ -64,11 +56,6 @@ type dingTalkBody struct {
 	} `json:"at"`
 }
 
-type robotAnswer struct {
-	ErrCode int    `json:"errcode"`
-	ErrMsg  string `json:"errmsg"`
-}
-
 // Send posts msg.
 func (d *DingTalk) Send(ctx context.Context, msg Message) (string, error) {
 	t := Render(d.lang, msg)
@@ -80,12 +67,8 @@ func (d *DingTalk) Send(ctx context.Context, msg Message) (string, error) {
 		b.Markdown.Text += "\n\n[" + d.lang.T(i18n.OpenLink) + "](" + t.URL + ")"
 	}
 	b.At.AtMobiles = []string{msg.Mobile()}
-	body, err := json.Marshal(b)
-	if err != nil {
-		return "", err
-	}
 	var ans robotAnswer
-	status, err := d.poster.post(ctx, d.Name(), d.signedURL(), body, nil, &ans)
+	status, err := d.poster.postJSON(ctx, d.Name(), d.signedURL(), b, &ans)
 	return "", robotOutcome(d.Name(), status, err, ans, dingTalkThrottles, dingTalkHold)
 }
 
@@ -101,20 +84,6 @@ func (d *DingTalk) signedURL() string {
 	q.Set("sign", DingTalkSign(ts, d.secret))
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-// robotOutcome turns a chat robot's answer into Send's error: errcode 0 is
-// a delivery, a throttle code a ThrottledError, anything else a refusal.
-func robotOutcome(channel string, status int, err error, ans robotAnswer, throttles map[int]bool, hold time.Duration) error {
-	switch {
-	case err != nil:
-		return err
-	case status == http.StatusTooManyRequests || throttles[ans.ErrCode]:
-		return &ThrottledError{Channel: channel, Code: strconv.Itoa(ans.ErrCode), After: hold}
-	case status >= 300 || ans.ErrCode != 0:
-		return rejected(channel, ans.ErrCode, ans.ErrMsg)
-	}
-	return nil
 }
 
 var _ Channel = (*DingTalk)(nil)

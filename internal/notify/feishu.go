@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,19 +23,12 @@ const feishuHold = time.Minute
 // Feishu posts to a Feishu/Lark custom bot: timestamp (seconds) and sign in
 // the body, a text message (ONBOARD_NOTIFY_FEISHU, …_SECRET).
 type Feishu struct {
-	url    string
-	secret string
-	lang   i18n.Localizer
-	now    func() time.Time
-	poster poster
+	robot
 }
 
 // NewFeishu returns the Feishu channel; now nil means time.Now.
 func NewFeishu(botURL, secret string, l i18n.Localizer, client *http.Client, now func() time.Time) *Feishu {
-	if now == nil {
-		now = time.Now
-	}
-	return &Feishu{url: botURL, secret: secret, lang: l, now: now, poster: newPoster(client)}
+	return &Feishu{newRobot(botURL, secret, l, client, now)}
 }
 
 // Name is "feishu".
@@ -75,12 +67,8 @@ func (f *Feishu) Send(ctx context.Context, msg Message) (string, error) {
 		b.Timestamp = strconv.FormatInt(f.now().Unix(), 10)
 		b.Sign = FeishuSign(b.Timestamp, f.secret)
 	}
-	body, err := json.Marshal(b)
-	if err != nil {
-		return "", err
-	}
 	var ans feishuAnswer
-	status, err := f.poster.post(ctx, f.Name(), f.url, body, nil, &ans)
+	status, err := f.poster.postJSON(ctx, f.Name(), f.url, b, &ans)
 	code := ans.Code
 	if code == 0 {
 		code = ans.StatusCode

@@ -58,6 +58,15 @@ func (p poster) post(ctx context.Context, channel, target string, body []byte, h
 	return resp.StatusCode, nil
 }
 
+// postJSON encodes v and posts it as post does, with no extra header.
+func (p poster) postJSON(ctx context.Context, channel, target string, v, answer any) (int, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: encode message: %w", channel, err)
+	}
+	return p.post(ctx, channel, target, body, nil, answer)
+}
+
 // redactURL drops the URL from a *url.Error: robot keys live in it.
 func redactURL(err error) error {
 	if ue, ok := err.(*url.Error); ok {

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -21,14 +20,12 @@ const wecomHold = time.Minute
 // message, since only text can mention by mobile number; no signature, the
 // key in the URL is the secret.
 type WeCom struct {
-	url    string
-	lang   i18n.Localizer
-	poster poster
+	robot
 }
 
 // NewWeCom returns the WeCom channel.
 func NewWeCom(robotURL string, l i18n.Localizer, client *http.Client) *WeCom {
-	return &WeCom{url: robotURL, lang: l, poster: newPoster(client)}
+	return &WeCom{newRobot(robotURL, "", l, client, nil)}
 }
 
 // Name is "wecom".
@@ -48,12 +45,8 @@ func (w *WeCom) Send(ctx context.Context, msg Message) (string, error) {
 	b := wecomBody{MsgType: "text"}
 	b.Text.Content = t.Subject + "\n" + t.plain()
 	b.Text.MentionedMobileList = []string{msg.Mobile()}
-	body, err := json.Marshal(b)
-	if err != nil {
-		return "", err
-	}
 	var ans robotAnswer
-	status, err := w.poster.post(ctx, w.Name(), w.url, body, nil, &ans)
+	status, err := w.poster.postJSON(ctx, w.Name(), w.url, b, &ans)
 	return "", robotOutcome(w.Name(), status, err, ans, wecomThrottles, wecomHold)
 }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rdonboard/rdonboard/internal/clock"
-	"github.com/rdonboard/rdonboard/internal/ctxsleep"
+	"github.com/rdonboard/rdonboard/internal/ctxwait"
 )
 
 // Defaults of Options.
@@ -126,7 +126,7 @@ func (l *Limiter) Wait(ctx context.Context, action string) error {
 		if l.opts.Now().Sub(start)+pause > l.opts.MaxWait {
 			return &DelayError{Action: action, After: pause + time.Duration(rand.Int64N(int64(time.Second)))}
 		}
-		if !ctxsleep.Sleep(ctx, pause) {
+		if !ctxwait.Sleep(ctx, pause) {
 			return ctx.Err()
 		}
 	}

@@ -19,10 +19,7 @@ func owned(line int, id, raw, name, email string) Row {
 
 func TestReaderReadsOptionalColumns(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name, input string
-		want        []Row
-	}{{
+	runRowCases(t, []rowCase{{
 		name:  "display_name and email",
 		input: "account_id,mobile_phone,display_name,email\n1001,13900001234,prod-payments,ann@example.com\n",
 		want:  []Row{owned(2, "1001", "13900001234", "prod-payments", "ann@example.com")},
@@ -47,25 +44,13 @@ func TestReaderReadsOptionalColumns(t *testing.T) {
 			owned(3, "1002", "+86 139 0000 1234", "", "ANN@example.com"),
 			ok(4, "1003", "13900001234"),
 		},
-	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := readAll(t, tc.input)
-			if err != nil {
-				t.Fatalf("Next: %v", err)
-			}
-			assertRows(t, got, tc.want)
-		})
-	}
+	}})
 }
 
 func TestReaderRejectsBadOwners(t *testing.T) {
 	t.Parallel()
 	const head = "account_id,mobile_phone,email\n"
-	for _, tc := range []struct {
-		name, input string
-		want        []Row
-	}{{
+	runRowCases(t, []rowCase{{
 		name:  "not an address",
 		input: head + "1001,13900001234,ann.example.com\n1002,13900001234,ann@\n1003,13900001234,ann@localhost\n",
 		want: []Row{
@@ -104,16 +89,7 @@ func TestReaderRejectsBadOwners(t *testing.T) {
 				`email differs from "ann@example.com" given to the same mobile_phone on line 2: one phone has one owner`),
 			owned(6, "1003", "13900001234", "", "ann@example.com"),
 		},
-	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := readAll(t, tc.input)
-			if err != nil {
-				t.Fatalf("Next: %v", err)
-			}
-			assertRows(t, got, tc.want)
-		})
-	}
+	}})
 }
 
 func TestOptionalColumnsAreNotAmbiguousWithOthers(t *testing.T) {

@@ -1,7 +1,6 @@
 package roster
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 )
@@ -10,23 +9,15 @@ import (
 // account ID cell smuggled in.
 func TestRejectsCellsCannotBeFormulas(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	w, err := NewRejectsWriter(&buf, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var rejects []Reject
 	for _, id := range []string{"=HYPERLINK(\"http://x\")", "@SUM(A1)", "-A1", "+86 139 0000 1234", "-2+3+cmd|' /C calc'!A0"} {
-		if err := w.Write(2, id, "+86 139 0000 1234", "bad"); err != nil {
-			t.Fatal(err)
-		}
+		rejects = append(rejects, Reject{2, id, "+86 139 0000 1234", "bad"})
 	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	file := rejectsFile(t, true, rejects...)
 	want := []string{`2,"'=HYPERLINK(""http://x"")",'+86 139 0000 1234,bad`, `2,'@SUM(A1),'+86 139 0000 1234,bad`,
 		`2,'-A1,'+86 139 0000 1234,bad`, `2,'+86 139 0000 1234,'+86 139 0000 1234,bad`,
 		`2,'-2+3+cmd|' /C calc'!A0,'+86 139 0000 1234,bad`}
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")[1:]
+	lines := strings.Split(strings.TrimSpace(file), "\n")[1:]
 	if len(lines) != len(want) {
 		t.Fatalf("%d rows, want %d", len(lines), len(want))
 	}

@@ -10,15 +10,7 @@ import (
 
 func TestRejectsWriterHeaderOnly(t *testing.T) {
 	t.Parallel()
-	var b strings.Builder
-	w, err := NewRejectsWriter(&b, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := b.String(), "line,account_id,mobile_phone,reason\n"; got != want {
+	if got, want := rejectsFile(t, false), "line,account_id,mobile_phone,reason\n"; got != want {
 		t.Errorf("rejects file = %q; want %q", got, want)
 	}
 }
@@ -94,6 +86,17 @@ func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
 // writeRejects writes rejects and reads the file back with gocsv.
 func writeRejects(t *testing.T, reveal bool, rejects ...Reject) []Reject {
 	t.Helper()
+	file := rejectsFile(t, reveal, rejects...)
+	var got []Reject
+	if err := gocsv.UnmarshalString(file, &got); err != nil {
+		t.Fatalf("read back %q: %v", file, err)
+	}
+	return got
+}
+
+// rejectsFile writes rejects through a RejectsWriter and returns the file.
+func rejectsFile(t *testing.T, reveal bool, rejects ...Reject) string {
+	t.Helper()
 	var b strings.Builder
 	w, err := NewRejectsWriter(&b, reveal)
 	if err != nil {
@@ -107,9 +110,5 @@ func writeRejects(t *testing.T, reveal bool, rejects ...Reject) []Reject {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	var got []Reject
-	if err := gocsv.UnmarshalString(b.String(), &got); err != nil {
-		t.Fatalf("read back %q: %v", b.String(), err)
-	}
-	return got
+	return b.String()
 }

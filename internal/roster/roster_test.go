@@ -25,6 +25,12 @@ func readAll(t *testing.T, input string) ([]Row, error) {
 	if err != nil {
 		t.Fatalf("NewReader: %v", err)
 	}
+	return readRows(r)
+}
+
+// readRows reads the rows of r up to io.EOF, or up to the first other error,
+// which it returns with the rows read before it.
+func readRows(r *Reader) ([]Row, error) {
 	var rows []Row
 	for {
 		row, err := r.Next()
@@ -44,6 +50,27 @@ func ok(line int, id, raw string) Row {
 
 func rejected(line int, id, raw, reason string) Row {
 	return Row{Line: line, AccountID: id, RawPhone: raw, Reject: reason}
+}
+
+// rowCase is a roster that must read without error, and the rows it gives.
+type rowCase struct {
+	name, input string
+	want        []Row
+}
+
+// runRowCases reads each case's input in a parallel subtest and checks its rows.
+func runRowCases(t *testing.T, cases []rowCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := readAll(t, tc.input)
+			if err != nil {
+				t.Fatalf("Next: %v", err)
+			}
+			assertRows(t, got, tc.want)
+		})
+	}
 }
 
 func assertRows(t *testing.T, got, want []Row) {
@@ -67,10 +94,7 @@ func assertRows(t *testing.T, got, want []Row) {
 
 func TestReaderAccepts(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name, input string
-		want        []Row
-	}{{
+	runRowCases(t, []rowCase{{
 		name:  "plain",
 		input: header + "1001,13900001234\n",
 		want:  []Row{ok(2, "1001", "13900001234")},
@@ -150,24 +174,12 @@ func TestReaderAccepts(t *testing.T) {
 		name:  "header only",
 		input: header,
 		want:  nil,
-	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := readAll(t, tc.input)
-			if err != nil {
-				t.Fatalf("Next: %v", err)
-			}
-			assertRows(t, got, tc.want)
-		})
-	}
+	}})
 }
 
 func TestReaderRejects(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name, input string
-		want        []Row
-	}{{
+	runRowCases(t, []rowCase{{
 		name:  "missing account_id",
 		input: header + ",13900001234\n",
 		want:  []Row{rejected(2, "", "13900001234", "missing account_id")},
@@ -290,16 +302,7 @@ func TestReaderRejects(t *testing.T) {
 			rejected(2, "1001", "139\n1002,13900001234\n1003", notMobile+" (the record spans lines 2–4: check its quotes)"),
 			ok(5, "1004", "13900001234"),
 		},
-	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := readAll(t, tc.input)
-			if err != nil {
-				t.Fatalf("Next: %v", err)
-			}
-			assertRows(t, got, tc.want)
-		})
-	}
+	}})
 }
 
 func TestNewReaderRefusesHeader(t *testing.T) {

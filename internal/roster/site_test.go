@@ -1,7 +1,6 @@
 package roster
 
 import (
-	"io"
 	"strings"
 	"testing"
 
@@ -15,17 +14,11 @@ func readSite(t *testing.T, site phone.Site, input string) []Row {
 	if err != nil {
 		t.Fatalf("NewReaderWith: %v", err)
 	}
-	var rows []Row
-	for {
-		row, err := r.Next()
-		if err == io.EOF {
-			return rows
-		}
-		if err != nil {
-			t.Fatalf("Next: %v", err)
-		}
-		rows = append(rows, row)
+	rows, err := readRows(r)
+	if err != nil {
+		t.Fatalf("Next: %v", err)
 	}
+	return rows
 }
 
 func TestInternationalSiteRoster(t *testing.T) {

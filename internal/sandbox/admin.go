@@ -33,8 +33,8 @@ type ThrottleRequest struct {
 // answer loopback callers only.
 func (s *Server) registerAdmin() {
 	s.mux.Handle("POST /sandbox/faults", loopbackOnly(http.HandlerFunc(s.postFaults)))
-	s.mux.Handle("POST /sandbox/outage", loopbackOnly(http.HandlerFunc(s.postOutage)))
-	s.mux.Handle("POST /sandbox/throttle", loopbackOnly(http.HandlerFunc(s.postThrottle)))
+	s.mux.Handle("POST /sandbox/outage", loopbackOnly(postSetting(s.postOutage)))
+	s.mux.Handle("POST /sandbox/throttle", loopbackOnly(postSetting(s.postThrottle)))
 }
 
 // postFaults replaces the faults with the body, in the faults file format.
@@ -53,39 +53,44 @@ func (s *Server) postFaults(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, f)
 }
 
-// postOutage starts or ends an outage.
-func (s *Server) postOutage(w http.ResponseWriter, r *http.Request) {
-	var req OutageRequest
-	if err := decodeAdmin(w, r, &req); err != nil {
-		adminError(w, http.StatusBadRequest, err)
-		return
+// postSetting is the handler of an admin route whose body is a T: a body
+// that does not decode, or that apply refuses, is answered 400; an applied
+// one is echoed back.
+func postSetting[T any](apply func(T) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req T
+		if err := decodeAdmin(w, r, &req); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := apply(req); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, req)
 	}
+}
+
+// postOutage starts or ends an outage.
+func (s *Server) postOutage(req OutageRequest) error {
 	d, err := parseFor(req.For)
 	switch {
 	case err != nil:
-		adminError(w, http.StatusBadRequest, err)
-		return
+		return err
 	case req.Mode != "" && req.Mode != Outage503 && req.Mode != OutageDrop:
-		adminError(w, http.StatusBadRequest, fmt.Errorf("mode %q: want %q, %q or \"\"", req.Mode, Outage503, OutageDrop))
-		return
+		return fmt.Errorf("mode %q: want %q, %q or \"\"", req.Mode, Outage503, OutageDrop)
 	}
 	s.SetOutage(req.Mode, d)
-	writeJSON(w, http.StatusOK, req)
+	return nil
 }
 
 // postThrottle sets the fraction of calls answered Throttling.User.
-func (s *Server) postThrottle(w http.ResponseWriter, r *http.Request) {
-	var req ThrottleRequest
-	if err := decodeAdmin(w, r, &req); err != nil {
-		adminError(w, http.StatusBadRequest, err)
-		return
-	}
+func (s *Server) postThrottle(req ThrottleRequest) error {
 	if req.Rate < 0 || req.Rate > 1 {
-		adminError(w, http.StatusBadRequest, fmt.Errorf("rate %v: want 0..1", req.Rate))
-		return
+		return fmt.Errorf("rate %v: want 0..1", req.Rate)
 	}
 	s.SetThrottleRate(req.Rate)
-	writeJSON(w, http.StatusOK, req)
+	return nil
 }
 
 // ParseFaults reads and checks faults in the file format (LoadFaults, POST

@@ -7,20 +7,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"testing"
 	"time"
 
 	rdclock "github.com/rdonboard/rdonboard/internal/clock"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/sandbox/sandboxtest"
 )
 
 const (
 	member = "1386606283481234"
 	phone  = "86-13900001234"
 )
-
-var requestIDPattern = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
 
 // clock is a sandbox clock the test moves by hand.
 type clock = rdclock.Fake
@@ -35,12 +33,7 @@ type rig struct {
 
 func setup(t *testing.T, opts sandbox.Options) *rig {
 	t.Helper()
-	sb, err := sandbox.New(opts)
-	if err != nil {
-		t.Fatalf("sandbox.New: %v", err)
-	}
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
+	sb, srv := sandboxtest.Start(t, opts)
 	return &rig{sb: sb, srv: srv}
 }
 
@@ -94,7 +87,7 @@ func (r *rig) post(t *testing.T, q url.Values) reply {
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatalf("answer is not JSON: %v", err)
 	}
-	if id, _ := body["RequestId"].(string); !requestIDPattern.MatchString(id) {
+	if id, _ := body["RequestId"].(string); !sandboxtest.RequestIDPattern.MatchString(id) {
 		t.Errorf("answer without a request ID: %v", body)
 	}
 	return reply{resp.StatusCode, body}

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rdonboard/rdonboard/internal/ctxsleep"
+	"github.com/rdonboard/rdonboard/internal/ctxwait"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
 )
 
@@ -147,7 +147,7 @@ func (o *APIOwners) Handed() []sandbox.SMS {
 func (o *APIOwners) watch(ctx context.Context) {
 	defer o.wg.Done()
 	seen, perPhone := 0, map[string]int{}
-	for ctxsleep.Sleep(ctx, o.p.Poll) {
+	for ctxwait.Sleep(ctx, o.p.Poll) {
 		fresh, err := o.p.Source(ctx, seen)
 		if err != nil {
 			continue
@@ -168,7 +168,7 @@ func (o *APIOwners) watch(ctx context.Context) {
 // cannot take it when RetryUnavailable is set.
 func (o *APIOwners) answer(ctx context.Context, sms sandbox.SMS, a Answer) {
 	defer o.wg.Done()
-	if !ctxsleep.Sleep(ctx, a.Delay) {
+	if !ctxwait.Sleep(ctx, a.Delay) {
 		return
 	}
 	body := map[string]string{"account_id": sms.AccountID, "code": a.Code}
@@ -184,7 +184,7 @@ func (o *APIOwners) answer(ctx context.Context, sms sandbox.SMS, a Answer) {
 		if o.p.RetryUnavailable && (status == 0 || status >= 500) {
 			o.retried[status]++
 			o.mu.Unlock()
-			if !ctxsleep.Sleep(ctx, o.p.Poll) {
+			if !ctxwait.Sleep(ctx, o.p.Poll) {
 				return
 			}
 			continue

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rdonboard/rdonboard/internal/ctxsleep"
+	"github.com/rdonboard/rdonboard/internal/ctxwait"
 )
 
 // Owner is how the person holding one phone behaves.
@@ -134,13 +134,13 @@ func (o *PageOwners) run(ctx context.Context, ph string, ow Owner) {
 		}
 		for _, code := range view[min(seen, len(view)):] {
 			seen++
-			if seen <= ow.Ignore || !ctxsleep.Sleep(ctx, o.p.Think()) {
+			if seen <= ow.Ignore || !ctxwait.Sleep(ctx, o.p.Think()) {
 				continue
 			}
 			if ow.TypoFirst && !typoed {
 				typoed = true
 				o.hand(ctx, link, Typo(code))
-				if !ctxsleep.Sleep(ctx, o.p.Think()) {
+				if !ctxwait.Sleep(ctx, o.p.Think()) {
 					return
 				}
 			}
@@ -149,7 +149,7 @@ func (o *PageOwners) run(ctx context.Context, ph string, ow Owner) {
 	}
 }
 
-func (o *PageOwners) wait(ctx context.Context) bool { return ctxsleep.Sleep(ctx, o.p.Poll) }
+func (o *PageOwners) wait(ctx context.Context) bool { return ctxwait.Sleep(ctx, o.p.Poll) }
 
 // linkFor returns the link of the latest email to address, as the owner
 // keeps it.

@@ -13,7 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"github.com/rdonboard/rdonboard/internal/ctxsleep"
+	"github.com/rdonboard/rdonboard/internal/ctxwait"
 )
 
 // Limit is a count of tries per client address: Burst at once, then one
@@ -159,7 +159,7 @@ func (l *lockout) take(ctx context.Context, r *http.Request) (*try, time.Duratio
 			<-lane
 			l.logger.Warn("too many wrong tokens; address refused for a while", zap.String("client", clientAddr(r)))
 			return nil, time.Duration(ms) * time.Millisecond
-		case !ctxsleep.Sleep(waiting, pause):
+		case !ctxwait.Sleep(waiting, pause):
 			<-lane
 			return nil, time.Second
 		}

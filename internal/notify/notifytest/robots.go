@@ -96,7 +96,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	if !r.signed(req, body) {
 		r.count(func() { r.refused++ })
-		r.answer(w, r.badSignature())
+		r.answer(w, r.answers().badSignature)
 		return
 	}
 	r.mu.Lock()
@@ -107,12 +107,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Unlock()
 	if throttle {
-		r.answer(w, r.tooFast())
+		r.answer(w, r.answers().tooFast)
 		return
 	}
 	r.count(func() { r.accepted = append(r.accepted, body) })
 	r.arrived <- struct{}{}
-	r.answer(w, r.ok())
+	r.answer(w, r.answers().ok)
 }
 
 func (r *Receiver) count(fn func()) {
@@ -188,33 +188,45 @@ func (r *Receiver) answer(w http.ResponseWriter, a reply) {
 	_ = json.NewEncoder(w).Encode(a.body)
 }
 
-func (r *Receiver) ok() reply {
-	if r.kind == Feishu {
-		return reply{200, map[string]any{"code": 0, "msg": "success", "data": map[string]any{}}}
-	}
-	return reply{200, map[string]any{"errcode": 0, "errmsg": "ok"}}
+// answers are a provider's replies: to a message taken, to a bad signature
+// and to a message over the rate.
+type answers struct {
+	ok, badSignature, tooFast reply
 }
 
-func (r *Receiver) badSignature() reply {
-	switch r.kind {
-	case Webhook:
-		return reply{401, map[string]any{"error": "bad signature"}}
-	case DingTalk:
-		return reply{200, map[string]any{"errcode": 310000, "errmsg": "sign not match"}}
-	case Feishu:
-		return reply{200, map[string]any{"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}}
-	}
-	return reply{200, map[string]any{"errcode": 93000, "errmsg": "invalid webhook url"}}
+// robotOK is how the DingTalk and WeCom robots take a message; the webhook
+// receiver answers the same.
+var robotOK = reply{200, map[string]any{"errcode": 0, "errmsg": "ok"}}
+
+// providerAnswers holds each provider's answers, with its own codes.
+var providerAnswers = map[Kind]answers{
+	Webhook: {
+		ok:           robotOK,
+		badSignature: reply{401, map[string]any{"error": "bad signature"}},
+		tooFast:      reply{429, map[string]any{"error": "slow down"}},
+	},
+	DingTalk: {
+		ok:           robotOK,
+		badSignature: reply{200, map[string]any{"errcode": 310000, "errmsg": "sign not match"}},
+		tooFast:      reply{200, map[string]any{"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}},
+	},
+	Feishu: {
+		ok:           reply{200, map[string]any{"code": 0, "msg": "success", "data": map[string]any{}}},
+		badSignature: reply{200, map[string]any{"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}},
+		tooFast:      reply{200, map[string]any{"code": 11232, "msg": "frequency limited psm[lark.oapi.app_platform_runtime]appID[1]"}},
+	},
+	WeCom: {
+		ok:           robotOK,
+		badSignature: reply{200, map[string]any{"errcode": 93000, "errmsg": "invalid webhook url"}},
+		tooFast:      reply{200, map[string]any{"errcode": 45009, "errmsg": "api freq out of limit"}},
+	},
 }
 
-func (r *Receiver) tooFast() reply {
-	switch r.kind {
-	case Webhook:
-		return reply{429, map[string]any{"error": "slow down"}}
-	case DingTalk:
-		return reply{200, map[string]any{"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}}
-	case Feishu:
-		return reply{200, map[string]any{"code": 11232, "msg": "frequency limited psm[lark.oapi.app_platform_runtime]appID[1]"}}
+// answers returns the receiver's provider's answers; any other kind answers
+// as WeCom, as signed checks it as WeCom.
+func (r *Receiver) answers() answers {
+	if a, ok := providerAnswers[r.kind]; ok {
+		return a
 	}
-	return reply{200, map[string]any{"errcode": 45009, "errmsg": "api freq out of limit"}}
+	return providerAnswers[WeCom]
 }

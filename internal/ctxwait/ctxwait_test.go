@@ -1,11 +1,11 @@
-package ctxsleep_test
+package ctxwait_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/rdonboard/rdonboard/internal/ctxsleep"
+	"github.com/rdonboard/rdonboard/internal/ctxwait"
 )
 
 // TestSleepWaitsUnlessTheContextEnds: a live context sleeps the whole d
@@ -27,7 +27,7 @@ func TestSleepWaitsUnlessTheContextEnds(t *testing.T) {
 		{"ended, no wait", ended, 0, false, 0, 10 * time.Second},
 	} {
 		start := time.Now()
-		got := ctxsleep.Sleep(c.ctx, c.d)
+		got := ctxwait.Sleep(c.ctx, c.d)
 		if took := time.Since(start); got != c.want || took < c.min || took > c.max {
 			t.Errorf("%s: Sleep(%s) = %v after %s; want %v after %s to %s", c.name, c.d, got, took, c.want, c.min, c.max)
 		}

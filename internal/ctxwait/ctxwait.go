@@ -1,7 +1,8 @@
-// Package ctxsleep waits a while unless a context ends first: the one
+// Package ctxwait waits unless a context ends first: for a while (the one
 // sleep of the rate limiter's turns, the token lockout's retries and the
-// simulated owners' pauses.
-package ctxsleep
+// simulated owners' pauses), or for a channel to take a value (the
+// pipelines of the roster reader and of discover).
+package ctxwait
 
 import (
 	"context"
@@ -22,5 +23,15 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// Send sends v on ch unless ctx ends first, and then returns ctx.Err().
+func Send[T any](ctx context.Context, ch chan<- T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
