@@ -2,17 +2,10 @@ package simworld
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
@@ -27,7 +20,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"github.com/rdonboard/rdonboard/internal/clock"
+	"github.com/rdonboard/rdonboard/internal/localca"
 )
 
 // Mail is one message the mail server accepted.
@@ -274,27 +267,17 @@ func (c *session) Logout() error { return nil }
 // makeCA makes a CA and a certificate it signs for 127.0.0.1 and
 // localhost, and writes the CA to a PEM file in dir.
 func makeCA(dir string) (string, tls.Certificate, error) {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "rdonboard mail catcher CA"},
-		NotBefore: clock.Real().Add(-time.Hour), NotAfter: clock.Real().Add(24 * time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	ca, err := localca.New("rdonboard mail catcher CA")
 	if err != nil {
 		return "", tls.Certificate{}, err
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: clock.Real().Add(-time.Hour), NotAfter: clock.Real().Add(24 * time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	cert, err := ca.Server()
 	if err != nil {
 		return "", tls.Certificate{}, err
 	}
 	file := filepath.Join(dir, "smtp-ca.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+	if err := os.WriteFile(file, ca.PEM(), 0o600); err != nil {
 		return "", tls.Certificate{}, err
 	}
-	return file, tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+	return file, cert, nil
 }
