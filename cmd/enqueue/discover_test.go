@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,18 +12,14 @@ import (
 	"github.com/rdonboard/rdonboard/internal/cli/clitest"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/sandbox/sandboxtest"
 )
 
 // discoverRig serves a generated directory from a sandbox.
 func discoverRig(t *testing.T, spec sandbox.DirectorySpec, faults sandbox.Faults) (*sandbox.Directory, *sandbox.Server, string) {
 	t.Helper()
 	dir := sandbox.GenerateDirectory(spec)
-	sb, err := sandbox.New(sandbox.Options{Directory: dir, GetQPS: 1000, ListQPS: 100, Faults: faults})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
+	sb, srv := sandboxtest.Start(t, sandbox.Options{Directory: dir, GetQPS: 1000, ListQPS: 100, Faults: faults})
 	return dir, sb, srv.URL
 }
 

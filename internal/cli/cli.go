@@ -1,6 +1,6 @@
 // Package cli holds what the rdonboard commands (enqueue, worker) share
-// around their cobra roots: running until a signal, settings and the logger, the Redis
-// connection and the cloud client's settings.
+// around their cobra roots: running until a signal, settings and the
+// logger, the Redis connection and the cloud client's settings.
 package cli
 
 import (

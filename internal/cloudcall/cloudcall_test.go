@@ -17,6 +17,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/ratelimit"
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/sandbox/sandboxtest"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
@@ -38,12 +39,8 @@ type bundle struct {
 func setup(t *testing.T, mode cloudcall.Mode, sbOpts sandbox.Options, rates map[string]float64) (*cloudcall.Caller, *bundle) {
 	t.Helper()
 	b := &bundle{reg: prometheus.NewRegistry(), waiting: make(chan struct{}, 1)}
-	var err error
-	if b.sb, err = sandbox.New(sbOpts); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(b.sb)
-	t.Cleanup(srv.Close)
+	var srv *httptest.Server
+	b.sb, srv = sandboxtest.Start(t, sbOpts)
 	sdk, err := cloud.New(cloud.Config{Endpoint: srv.URL, AccessKeyID: sandbox.DefaultAccessKeyID,
 		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: 5 * time.Second})
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/rdonboard/rdonboard/internal/redistest"
 	"github.com/rdonboard/rdonboard/internal/roster"
 	"github.com/rdonboard/rdonboard/internal/sandbox"
+	"github.com/rdonboard/rdonboard/internal/sandbox/sandboxtest"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
@@ -48,13 +49,9 @@ func setup(t *testing.T, spec sandbox.DirectorySpec, faults sandbox.Faults) *rig
 	t.Helper()
 	r := &rig{dir: sandbox.GenerateDirectory(spec), rdb: redistest.DB(t)}
 	var err error
-	r.sb, err = sandbox.New(sandbox.Options{Directory: r.dir, GetQPS: getRate, ListQPS: listRate,
+	var srv *httptest.Server
+	r.sb, srv = sandboxtest.Start(t, sandbox.Options{Directory: r.dir, GetQPS: getRate, ListQPS: listRate,
 		ListForParentQPS: listRate, Faults: faults, OnCall: r.observe})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(r.sb)
-	t.Cleanup(srv.Close)
 	r.sdk, err = cloud.New(cloud.Config{Endpoint: srv.URL, AccessKeyID: sandbox.DefaultAccessKeyID,
 		AccessKeySecret: sandbox.DefaultAccessKeySecret, ReadTimeout: 5 * time.Second})
 	if err != nil {
