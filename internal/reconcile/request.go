@@ -75,14 +75,23 @@ func Request(ctx context.Context, client *asynq.Client, runs *runlog.Runs, opts 
 func Wait(ctx context.Context, runs *runlog.Runs, slot string, poll time.Duration) (runlog.Summary, error) {
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
+	noSummary := func() error {
+		return fmt.Errorf("reconciliation run %s: no summary yet (is a worker running?): %w", slot, ctx.Err())
+	}
 	for {
 		s, err := runs.Find(ctx, slot)
-		if !errors.Is(err, runlog.ErrNoRun) {
+		switch {
+		case err == nil:
+			return s, nil
+		case ctx.Err() != nil:
+			// The time ran out, perhaps in the middle of the read.
+			return runlog.Summary{}, noSummary()
+		case !errors.Is(err, runlog.ErrNoRun):
 			return s, err
 		}
 		select {
 		case <-ctx.Done():
-			return runlog.Summary{}, fmt.Errorf("reconciliation run %s: no summary yet (is a worker running?): %w", slot, ctx.Err())
+			return runlog.Summary{}, noSummary()
 		case <-tick.C:
 		}
 	}

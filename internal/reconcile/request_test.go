@@ -54,6 +54,20 @@ func TestRequestWithoutWorkerTimesOut(t *testing.T) {
 	}
 }
 
+// TestWaitOutOfTimeMidReadSaysNoSummary: a wait whose time runs out while
+// it reads the summaries (here: before its first read) tells the operator
+// no summary came, not that Redis could not be read.
+func TestWaitOutOfTimeMidReadSaysNoSummary(t *testing.T) {
+	t.Parallel()
+	b := setup(t, harness.Options{Workers: -1})
+	ctx, cancel := context.WithCancel(b.ctx)
+	cancel()
+	_, err := reconcile.Wait(ctx, b.runs, "manual-1", 50*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "no summary yet") || !errors.Is(err, context.Canceled) {
+		t.Errorf("wait out of time: %v, want no summary yet (context canceled)", err)
+	}
+}
+
 func TestOverlappingRunsAreSkippedOrWait(t *testing.T) {
 	t.Parallel()
 	b := setup(t, harness.Options{Workers: -1})
